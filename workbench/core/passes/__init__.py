@@ -1,0 +1,1 @@
+"""Optimization passes: the Pass contract, the registry, variants with lineage, fidelity."""
