@@ -1,0 +1,155 @@
+"""This machine as a device: onnxruntime in a child process, psutil/sysfs probes on the same clock."""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from workbench.core.devices.base import Device, DeviceInfo, ProgressFn, RunnerOutput, TelemetrySource
+from workbench.core.errors import RunCancelled, RunFailed
+from workbench.core.runner import CHILD_SCRIPT
+from workbench.core.runner.protocol import RunnerProtocolState, job_to_spec
+from workbench.core.types import BenchmarkJob, DeviceState, IterationEvent
+
+
+class LocalDevice(Device):
+    serial = "local"
+    kind = "local"
+
+    def __init__(self, sysfs_root: str = "/", python: str = sys.executable) -> None:
+        self.sysfs_root = sysfs_root
+        self.python = python
+
+    def state(self) -> DeviceState:
+        return DeviceState.DEVICE
+
+    def info(self) -> DeviceInfo:
+        from workbench.core.devices.local_info import local_device_info
+
+        return local_device_info(self.sysfs_root)
+
+    def clock(self) -> float:
+        return time.monotonic()  # CLOCK_MONOTONIC: the child's timestamps use the same system-wide clock
+
+    def prepare(self, model: Path, progress: ProgressFn | None = None) -> str:
+        if progress:
+            progress(1, 1)
+        return str(Path(model).resolve())
+
+    def telemetry(self, rate_hz: float) -> TelemetrySource:
+        from workbench.core.telemetry.local_probes import local_probes
+        from workbench.core.telemetry.sampler import ProbeSampler
+
+        return ProbeSampler(local_probes(self.sysfs_root), rate_hz, clock=self.clock)
+
+    def run(
+        self,
+        job: BenchmarkJob,
+        device_model_path: str,
+        on_iteration: Callable[[IterationEvent], None],
+        on_pid: Callable[[int], None],
+        cancel: threading.Event,
+    ) -> RunnerOutput:
+        with tempfile.TemporaryDirectory(prefix="wb-run-") as work:
+            spec = job_to_spec(job.to_json(), device_model_path, work)
+            spec_path = Path(work) / "job.json"
+            spec_path.write_text(json.dumps(spec))
+            state = RunnerProtocolState(on_iteration=on_iteration, on_pid=on_pid)
+            returncode, stderr_tail = _drive_child([self.python, str(CHILD_SCRIPT), str(spec_path)], state, cancel)
+            return _finish(state, returncode, stderr_tail, job)
+
+
+def _drive_child(argv: list[str], state: RunnerProtocolState, cancel: threading.Event) -> tuple[int, str]:
+    """Run the child, feed its stdout lines to `state` as they come, kill it on cancel."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+                            start_new_session=True, env=env)
+    lines: queue.Queue[str | None] = queue.Queue()
+    stderr_lines: list[str] = []
+
+    def pump_stdout() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    def pump_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            stderr_lines.append(line.rstrip())
+            del stderr_lines[:-40]
+
+    threads = [threading.Thread(target=pump_stdout, daemon=True), threading.Thread(target=pump_stderr, daemon=True)]
+    for t in threads:
+        t.start()
+    try:
+        while True:
+            if cancel.is_set():
+                _kill(proc)
+                raise RunCancelled("run cancelled")
+            try:
+                line = lines.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            state.feed(line)
+        proc.wait()
+    except BaseException:
+        _kill(proc)
+        raise
+    for t in threads:
+        t.join(timeout=2)
+    return proc.returncode, "\n".join(stderr_lines[-8:])
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=2)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+def _finish(state: RunnerProtocolState, returncode: int, stderr_tail: str, job: BenchmarkJob) -> RunnerOutput:
+    """Turn the child's exit into a RunnerOutput or a RunFailed with the clearest reason we have."""
+    if state.error:
+        raise RunFailed(f"{job.model_path}: {state.error}")
+    if returncode != 0 or state.done is None:
+        if returncode < 0:
+            sig = signal.Signals(-returncode).name
+            why = f"runner process killed by {sig}" + (" (out of memory?)" if sig == "SIGKILL" else " (crash inside onnxruntime)")
+        else:
+            why = f"runner exited with code {returncode}"
+        detail = stderr_tail.splitlines()[-1] if stderr_tail else ""
+        raise RunFailed(f"{job.model_path}: {why}" + (f": {detail}" if detail else ""))
+    events: list = []
+    if state.profile_path:
+        with open(state.profile_path) as f:
+            events = json.load(f)
+    return RunnerOutput(
+        iterations=state.iterations,
+        session_load_ms=state.load_ms,
+        profile_events=events,
+        inputs=state.inputs,
+        runner_pid=state.pid,
+        max_rss_mb=state.done.get("maxrss_mb"),
+        rss_after_load_mb=state.rss_after_load_mb,
+        outputs_digest=state.done.get("digest", ""),
+        runtime=dict(state.done.get("runtime", {}), profile_skip_runs=state.profile_skip_runs,
+                     profile_t0=state.profile_t0),
+    )
