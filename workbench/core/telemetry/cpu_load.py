@@ -1,0 +1,51 @@
+"""Per-core CPU load probe: % busy between two consecutive ticks, from /proc/stat."""
+from __future__ import annotations
+
+from workbench.core.telemetry.probe import Probe
+from workbench.core.telemetry.procstat import CpuTimes, busy_percent, parse_proc_stat
+from workbench.core.telemetry.sysfs import KernelFile, read_text, under
+from workbench.core.types import ChannelSpec
+
+
+class CpuLoadProbe(Probe):
+    """`cpu.load.<i>` per core plus `cpu.load.all`; the first tick has no values (needs a delta)."""
+
+    id = "cpu_load"
+    title = "CPU load"
+
+    def __init__(self, root: str = "/") -> None:
+        self.root = root
+        self._path = under(root, "/proc/stat")
+        self._file = KernelFile(self._path)
+        self._prev: dict[str, CpuTimes] | None = None
+
+    def channels(self) -> list[ChannelSpec]:
+        snap = parse_proc_stat(read_text(self._path) or "")
+        cores = sorted((int(n[3:]) for n in snap if n != "cpu"))
+        specs = [ChannelSpec(f"cpu.load.{i}", "%", "cpu_load", f"cpu{i}") for i in cores]
+        if "cpu" in snap:
+            specs.append(ChannelSpec("cpu.load.all", "%", "cpu_load", "all cores"))
+        return specs
+
+    def absent_reason(self) -> str | None:
+        if parse_proc_stat(read_text(self._path) or ""):
+            return None
+        return f"cpu load: {self._path} is missing or has no cpu lines"
+
+    def read(self) -> dict[str, float]:
+        text = self._file.read()
+        if text is None:
+            return {}
+        now = parse_proc_stat(text)
+        prev, self._prev = self._prev, now
+        if prev is None:
+            return {}
+        out: dict[str, float] = {}
+        for name, times in now.items():
+            before = prev.get(name)
+            if before is None:  # a core came online between ticks
+                continue
+            pct = busy_percent(before, times)
+            if pct is not None:
+                out["cpu.load.all" if name == "cpu" else f"cpu.load.{name[3:]}"] = pct
+        return out

@@ -1,0 +1,199 @@
+"""Power probe: RAPL energy counters (W from deltas) and batteries (W from power or current x voltage).
+
+Both sources lie in known ways, handled here rather than in every chart:
+- RAPL `energy_uj` wraps at `max_energy_range_uj`, and since Linux 5.10 (CVE-2020-8694, "Platypus")
+  it is readable by root only; such domains are reported as absent with that reason, not as zero.
+- Batteries disagree on sign (laptops report current as positive while discharging, most phones as
+  negative). The sign is taken from `status` instead: discharge is positive W, charging negative.
+  While charging, full, or on AC/USB power the battery does not measure the device's draw, so a
+  per-battery `external` flag channel says so (1.0) for the tuner and the charts.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from workbench.core.telemetry.probe import Probe
+from workbench.core.telemetry.sysfs import KernelFile, read_error, read_number, read_text, slug, sorted_glob, under, unique
+from workbench.core.types import ChannelSpec
+
+POWERCAP_DIR = "/sys/class/powercap"
+SUPPLY_DIR = "/sys/class/power_supply"
+EXTERNAL_TYPES = {"Mains", "USB", "USB_C", "USB_PD", "USB_PD_DRP", "USB_DCP", "USB_CDP", "USB_ACA", "Wireless"}
+NOT_DISCHARGING = {"Charging", "Full", "Not charging"}
+
+
+@dataclass
+class RaplDomain:
+    """One powercap zone; `parent` names the package a sub-domain (core, uncore, dram) belongs to."""
+
+    key: str
+    zone: str
+    name: str
+    energy: KernelFile
+    max_range_uj: float | None
+    parent: str | None = None
+    _last: tuple[float, float] | None = field(default=None, repr=False)
+
+    def watts(self, now: float) -> float | None:
+        uj = self.energy.number()
+        if uj is None:
+            return None
+        last, self._last = self._last, (uj, now)
+        if last is None or now <= last[1]:
+            return None
+        delta = uj - last[0]
+        if delta < 0:  # counter wrapped
+            if not self.max_range_uj:
+                return None
+            delta += self.max_range_uj
+        return delta / 1e6 / (now - last[1])
+
+
+@dataclass
+class Battery:
+    key: str
+    name: str
+    path: str
+    power_now: KernelFile | None
+    current_now: KernelFile | None
+    voltage_now: KernelFile | None
+    status: KernelFile
+
+
+def battery_watts(
+    power_uw: float | None, current_ua: float | None, voltage_uv: float | None, status: str
+) -> float | None:
+    """Battery power in W, positive while discharging and negative while charging (see module doc)."""
+    if power_uw is not None:
+        magnitude = abs(power_uw) / 1e6
+    elif current_ua is not None and voltage_uv is not None:
+        magnitude = abs(current_ua) * abs(voltage_uv) / 1e12
+    else:
+        return None
+    return -magnitude if status == "Charging" else magnitude
+
+
+class PowerProbe(Probe):
+    """`power.rapl.<domain>` and `power.battery.<name>` (W), `power.battery.<name>.external` (flag)."""
+
+    id = "power"
+    title = "Power"
+
+    def __init__(self, root: str = "/", clock: Callable[[], float] = time.monotonic) -> None:
+        self.root = root
+        self.clock = clock
+        self._discovered = False
+        self.rapl: list[RaplDomain] = []
+        self.batteries: list[Battery] = []
+        self.external: dict[str, KernelFile] = {}  # supply name -> its `online` file
+        self.absences: list[str] = []
+        self._specs: list[ChannelSpec] = []
+
+    def _discover(self) -> None:
+        if self._discovered:
+            return
+        self._discovered = True
+        taken: set[str] = set()
+        self._discover_rapl(taken)
+        self._discover_supplies(taken)
+
+    def _discover_rapl(self, taken: set[str]) -> None:
+        base = under(self.root, POWERCAP_DIR)
+        zones = sorted(p for p in sorted_glob(os.path.join(base, "intel-rapl:*")) if os.path.isdir(p))
+        if not zones:
+            self.absences.append(f"powercap: {base} has no intel-rapl:* (no RAPL energy counters)")
+            return
+        denied: list[str] = []
+        names = {os.path.basename(z): (read_text(os.path.join(z, "name")) or "").strip() for z in zones}
+        for zone in zones:
+            energy = os.path.join(zone, "energy_uj")
+            if not os.path.exists(energy):
+                continue
+            err = read_error(energy)
+            zname = os.path.basename(zone)
+            if isinstance(err, PermissionError):
+                denied.append(zname)
+                continue
+            if err is not None:
+                self.absences.append(f"powercap: {energy} unreadable ({err.strerror})")
+                continue
+            name = names[zname] or zname
+            parent_zone = zname.rsplit(":", 1)[0] if zname.count(":") > 1 else None
+            parent = names.get(parent_zone) if parent_zone else None
+            key = unique(f"power.rapl.{slug(name, zname)}", taken)
+            self.rapl.append(
+                RaplDomain(key, zname, name, KernelFile(energy), read_number(os.path.join(zone, "max_energy_range_uj")), parent)
+            )
+            label = f"RAPL {name} ({zname}, part of {parent})" if parent else f"RAPL {name} ({zname})"
+            self._specs.append(ChannelSpec(key, "W", "power", label))
+        if denied:
+            self.absences.append(
+                f"powercap: {base}/{{{','.join(denied)}}}/energy_uj is readable by root only "
+                "(Linux >= 5.10, CVE-2020-8694); run as root or grant read access to see RAPL power"
+            )
+
+    def _discover_supplies(self, taken: set[str]) -> None:
+        base = under(self.root, SUPPLY_DIR)
+        found_battery = False
+        for supply in sorted_glob(os.path.join(base, "*")):
+            name = os.path.basename(supply)
+            kind = (read_text(os.path.join(supply, "type")) or "").strip()
+            if kind in EXTERNAL_TYPES and os.path.exists(os.path.join(supply, "online")):
+                self.external[name] = KernelFile(os.path.join(supply, "online"))
+                continue
+            if kind != "Battery":
+                continue
+            found_battery = True
+
+            def opt(fname: str) -> KernelFile | None:
+                path = os.path.join(supply, fname)
+                return KernelFile(path) if os.path.exists(path) else None
+
+            power_now, current_now, voltage_now = opt("power_now"), opt("current_now"), opt("voltage_now")
+            if power_now is None and (current_now is None or voltage_now is None):
+                self.absences.append(f"battery: {supply} has neither power_now nor current_now + voltage_now")
+                continue
+            key = unique(f"power.battery.{slug(name, 'battery')}", taken)
+            self.batteries.append(
+                Battery(key, name, supply, power_now, current_now, voltage_now, KernelFile(os.path.join(supply, "status")))
+            )
+            self._specs.append(ChannelSpec(key, "W", "power", f"battery {name} (discharge +)"))
+            self._specs.append(
+                ChannelSpec(f"{key}.external", "flag", "power_state", f"battery {name} charging / on external power")
+            )
+        if not found_battery:
+            self.absences.append(f"battery: {base} has no supply of type Battery")
+
+    def channels(self) -> list[ChannelSpec]:
+        self._discover()
+        return list(self._specs)
+
+    def absent_reason(self) -> str | None:
+        self._discover()
+        return None if self._specs else "; ".join(self.absences)
+
+    def read(self) -> dict[str, float]:
+        self._discover()
+        out: dict[str, float] = {}
+        now = self.clock()
+        for dom in self.rapl:
+            w = dom.watts(now)
+            if w is not None:
+                out[dom.key] = w
+        if self.batteries:
+            on_ac = any((f.number() or 0) > 0 for f in self.external.values())
+            for bat in self.batteries:
+                status = (bat.status.read() or "").strip()
+                w = battery_watts(
+                    bat.power_now.number() if bat.power_now else None,
+                    bat.current_now.number() if bat.current_now else None,
+                    bat.voltage_now.number() if bat.voltage_now else None,
+                    status,
+                )
+                if w is not None:
+                    out[bat.key] = w
+                out[f"{bat.key}.external"] = 1.0 if (on_ac or status in NOT_DISCHARGING) else 0.0
+        return out
