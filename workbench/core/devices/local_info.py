@@ -12,7 +12,7 @@ from typing import Any
 
 from workbench.core.devices.base import DeviceInfo
 from workbench.core.telemetry.cpu_freq import CPUFREQ_DIR, parse_cpuinfo_mhz
-from workbench.core.telemetry.local import local_probes
+from workbench.core.telemetry.local_probes import local_probes
 from workbench.core.telemetry.memory import MB, parse_meminfo
 from workbench.core.telemetry.power import PowerProbe
 from workbench.core.telemetry.sysfs import read_number, read_text, sorted_glob, under
