@@ -1,0 +1,287 @@
+"""Stacked live charts (latency, CPU load/freq, temperatures, power, memory) on one shared time axis.
+
+Why it is built this way (pyqtgraph's scrollingPlots / PlotSpeedTest lessons):
+- Redraw from a QTimer at a fixed frame rate, never per sample: the worker only queues rows into
+  the Qt-free `LiveRunModel`; each frame drains the queue and calls `setData` once per changed curve.
+- The data handed to `setData` is a contiguous view of a fixed-size ring, so a frame costs the same
+  after an hour as after a second.
+- Items use peak downsampling, clip-to-view and skip the finite check; the x-window is FIXED
+  (last N seconds) and moved once per frame, and y-ranges come from data min/max at most a few
+  times a second: pyqtgraph's own auto-range rescans every point on every change and was the
+  single largest cost (see bench/chart_redraw.py).
+- Groups the device does not expose have no chart at all (not a flat zero line).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from workbench.core.types import ChannelSpec
+from workbench.core.viewmodels.live import LATENCY_KEYS, P50_KEY, P90_KEY, LiveRunModel, group_title
+from workbench.core.viewmodels.ring import RingBuffer
+
+WINDOWS_S: list[tuple[str, float]] = [("10 s", 10), ("30 s", 30), ("1 min", 60), ("5 min", 300),
+                                      ("15 min", 900), ("1 h", 3600)]
+_PHASE_STYLE = {  # latency scatter: symbol brush per phase
+    "warmup": (160, 160, 160),
+    "measure": (66, 165, 245),
+    "profiled": (255, 167, 38),
+}
+
+
+@dataclass
+class _Curve:
+    item: pg.PlotDataItem
+    ring: RingBuffer
+    key: str
+    drawn_total: int = -1  # ring.total at the last setData; equal means nothing new to draw
+
+
+@dataclass
+class _Chart:
+    group: str
+    plot: pg.PlotItem
+    specs: list[ChannelSpec]
+    vline: pg.InfiniteLine
+    curves: list[_Curve] = field(default_factory=list)
+
+
+class LiveChart(QWidget):
+    """The Live tab's chart stack, fed by a `LiveRunModel` and redrawn by its own frame timer."""
+
+    sig_follow_changed = Signal(bool)
+    """Follow mode toggled (True: the x-window tracks the newest data; False: paused for inspection)."""
+
+    def __init__(self, live: LiveRunModel, window_s: float = 60.0, fps: float = 25.0,
+                 yrange_hz: float = 4.0, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.live = live
+        self.window_s = window_s
+        self._yrange_every = 1.0 / yrange_hz
+        self._last_yrange = 0.0
+        self._charts: dict[str, _Chart] = {}
+        self.frames = 0  # frame-timer ticks that drew something (soak test / bench read these)
+        self.set_data_calls = 0
+
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground("#1e1f22")
+        self.view.ci.setSpacing(2)
+        self.follow_button = QToolButton(text="Follow", checkable=True, checked=True)
+        self.follow_button.setToolTip("Track the newest data (uncheck or drag a chart to pause)")
+        self.follow_button.toggled.connect(self.set_follow)
+        self.window_box = QComboBox()
+        for label, secs in WINDOWS_S:
+            self.window_box.addItem(label, secs)
+        self.window_box.setCurrentIndex(max(0, [s for _, s in WINDOWS_S].index(window_s))
+                                        if window_s in [s for _, s in WINDOWS_S] else 2)
+        self.window_box.currentIndexChanged.connect(self._window_changed)
+        self.readout = QLabel(" ")
+        self.readout.setTextFormat(Qt.TextFormat.PlainText)
+        self.readout.setObjectName("chartReadout")
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        bar.addWidget(self.follow_button)
+        bar.addWidget(QLabel("window"))
+        bar.addWidget(self.window_box)
+        bar.addWidget(self.readout, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(bar)
+        lay.addWidget(self.view, 1)
+
+        self._mouse_proxy = pg.SignalProxy(self.view.scene().sigMouseMoved, rateLimit=30,
+                                           slot=self._mouse_moved)
+        self.timer = QTimer(self)
+        self.timer.setInterval(max(1, int(1000 / fps)))
+        self.timer.timeout.connect(self.frame)
+        self._rebuild()
+
+    # -- public --------------------------------------------------------------------------------
+    @property
+    def follow(self) -> bool:
+        return self.follow_button.isChecked()
+
+    def set_follow(self, on: bool) -> None:
+        if self.follow_button.isChecked() != on:
+            self.follow_button.setChecked(on)  # re-enters via toggled
+            return
+        if on:
+            self._move_window()
+        self.sig_follow_changed.emit(on)
+
+    def start(self) -> None:
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def group_names(self) -> list[str]:
+        return list(self._charts)
+
+    def plot_item(self, group: str) -> pg.PlotItem:
+        return self._charts[group].plot
+
+    def frame(self) -> None:
+        """One redraw: drain queued rows, push changed curves, move the window, maybe rescale y."""
+        result = self.live.drain()
+        if result.reset or result.channels_changed:
+            self._rebuild()
+        drew = self._push_curves()
+        if drew or result.changed:
+            self.frames += 1
+            if self.follow:
+                self._move_window()
+            now = time.monotonic()
+            if now - self._last_yrange >= self._yrange_every:
+                self._last_yrange = now
+                self._update_y_ranges()
+
+    def show_all(self) -> None:
+        """Show a finished/stored run whole: push everything, fit x to the data, no following."""
+        self._rebuild()
+        self._push_curves()
+        self.set_follow(False)
+        end = self.live.last_time() or self.window_s
+        self._charts["latency"].plot.setXRange(0.0, end, padding=0.02)
+        self._update_y_ranges(t_min=float("-inf"))
+
+    def save_png(self, path: str | Path) -> Path:
+        path = Path(path)
+        if not self.grab().save(str(path)):
+            from workbench.core.errors import WorkbenchError
+
+            raise WorkbenchError(f"{path}: could not write PNG (check the folder exists and is writable)")
+        return path
+
+    # -- building ------------------------------------------------------------------------------
+    def _rebuild(self) -> None:
+        self.view.ci.clear()
+        self._charts = {}
+        groups = self.live.groups()
+        master: pg.PlotItem | None = None
+        for row, (group, specs) in enumerate(groups):
+            plot = self.view.addPlot(row=row, col=0)
+            plot.setMenuEnabled(False)
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.disableAutoRange()
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+            left = plot.getAxis("left")
+            left.enableAutoSIPrefix(False)
+            left.setWidth(54)
+            unit = specs[0].unit if specs else ""
+            plot.setLabel("left", group_title(group), units=unit)
+            if row < len(groups) - 1:
+                plot.getAxis("bottom").setStyle(showValues=False)
+            else:
+                plot.setLabel("bottom", "time since start", units="s")
+                plot.getAxis("bottom").enableAutoSIPrefix(False)
+            if master is None:
+                master = plot
+            else:
+                plot.setXLink(master)
+            plot.getViewBox().sigRangeChangedManually.connect(self._user_panned)
+            vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((200, 200, 200, 90)))
+            vline.setZValue(50)
+            plot.addItem(vline, ignoreBounds=True)
+            chart = _Chart(group, plot, specs, vline)
+            if group == "latency":
+                self._build_latency(chart)
+            else:
+                self._build_lines(chart)
+            self._charts[group] = chart
+            plot.setXRange(0.0, self.window_s, padding=0)
+
+    def _build_latency(self, chart: _Chart) -> None:
+        chart.plot.addLegend(offset=(4, 2), labelTextSize="7pt", colCount=5)
+        for phase, color in _PHASE_STYLE.items():
+            key = LATENCY_KEYS[phase]
+            item = chart.plot.plot(pen=None, symbol="o", symbolSize=4, symbolPen=None,
+                                   symbolBrush=pg.mkBrush(*color, 200), name=phase, skipFiniteCheck=True)
+            self._tune(item)
+            chart.curves.append(_Curve(item, self.live.ring_for(key), key))
+        for key, name, color in ((P50_KEY, "p50", (102, 187, 106)), (P90_KEY, "p90", (239, 83, 80))):
+            item = chart.plot.plot(pen=pg.mkPen(color, width=2), name=name, skipFiniteCheck=True)
+            self._tune(item)
+            chart.curves.append(_Curve(item, self.live.ring_for(key), key))
+
+    def _build_lines(self, chart: _Chart) -> None:
+        if len(chart.specs) > 1:
+            chart.plot.addLegend(offset=(4, 2), labelTextSize="7pt", colCount=min(len(chart.specs), 8))
+        n = max(len(chart.specs), 2)
+        for i, spec in enumerate(chart.specs):
+            # connect="finite" + skipFiniteCheck: a tick a probe could not read is a gap, not a zero,
+            # and pyqtgraph does not rescan the array for NaN on every frame.
+            item = chart.plot.plot(pen=pg.mkPen(pg.intColor(i, hues=n, sat=200), width=1.5),
+                                   name=spec.label or spec.key, connect="finite", skipFiniteCheck=True)
+            self._tune(item)
+            chart.curves.append(_Curve(item, self.live.telemetry, spec.key))
+
+    @staticmethod
+    def _tune(item: pg.PlotDataItem) -> None:
+        item.setDownsampling(auto=True, method="peak")  # PlotItem says mode=, the item method=
+        item.setClipToView(True)
+
+    # -- drawing -------------------------------------------------------------------------------
+    def _push_curves(self) -> bool:
+        drew = False
+        for chart in self._charts.values():
+            for c in chart.curves:
+                if c.ring.total == c.drawn_total or c.key not in c.ring.channels:
+                    continue
+                c.drawn_total = c.ring.total
+                c.item.setData(c.ring.times(), c.ring.column(c.key))
+                self.set_data_calls += 1
+                drew = True
+        return drew
+
+    def _visible_t(self) -> tuple[float, float]:
+        if not self._charts:
+            return 0.0, self.window_s
+        (x0, x1), _ = self._charts["latency"].plot.viewRange()
+        return x0, x1
+
+    def _move_window(self) -> None:
+        end = self.live.last_time()
+        if end is None or not self._charts:
+            return
+        x0 = max(0.0, end - self.window_s)
+        self._charts["latency"].plot.setXRange(x0, x0 + self.window_s, padding=0)
+
+    def _update_y_ranges(self, t_min: float | None = None) -> None:
+        if t_min is None:
+            t_min = self._visible_t()[0]
+        for chart in self._charts.values():
+            r = self.live.y_range(chart.specs, t_min)
+            if r is not None:
+                chart.plot.setYRange(r[0], r[1], padding=0)
+
+    # -- interaction ---------------------------------------------------------------------------
+    def _user_panned(self, *_: object) -> None:
+        self.set_follow(False)
+
+    def _window_changed(self, _: int) -> None:
+        self.window_s = float(self.window_box.currentData())
+        if self.follow:
+            self._move_window()
+        self._last_yrange = 0.0
+
+    def _mouse_moved(self, args: tuple[QPointF]) -> None:
+        pos = args[0]
+        for chart in self._charts.values():
+            vb = chart.plot.getViewBox()
+            if chart.plot.sceneBoundingRect().contains(pos):
+                t = vb.mapSceneToView(pos).x()
+                for other in self._charts.values():
+                    other.vline.setPos(t)
+                parts = [f"{label} {value:.4g}{unit and ' ' + unit}"
+                         for label, value, unit in self.live.readout(chart.specs, t)]
+                self.readout.setText(f"t={t:.2f}s  {group_title(chart.group)}: " + ",  ".join(parts))
+                return
