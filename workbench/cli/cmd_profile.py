@@ -76,9 +76,7 @@ def benchmark_options(fn):
 
 def execute(ctx: CliContext, model: Path, device_serial: str, job: BenchmarkJob, quiet: bool):
     """Run with a rich progress bar on stderr; Ctrl-C cancels the run (stored as `cancelled`)."""
-    from workbench.core.models import load_model
-
-    load_model(model)  # one clear line for missing/corrupt/non-ONNX files before anything starts
+    _check_model(model)
     device = get_device(device_serial)
     store = RunStore(ctx.workspace_dir())
     total = job.runs if job.seconds is None else None
@@ -93,6 +91,15 @@ def execute(ctx: CliContext, model: Path, device_serial: str, job: BenchmarkJob,
                 bar.update(task, description=f"{model.name}: {event.result.status.value}")
 
         return run_benchmark(device, job, store, on_event, threading.Event())
+
+
+def _check_model(model: Path) -> None:
+    """One clear line for missing/corrupt/non-ONNX files before anything starts."""
+    try:
+        from workbench.core.models import load_model
+    except ImportError:  # model checks land with the inspect command
+        return
+    load_model(model)
 
 
 def register(group: click.Group) -> None:

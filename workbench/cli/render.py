@@ -30,13 +30,13 @@ def render_result(console: Console, r: BenchmarkResult, top: int = 25) -> None:
     if r.latency:
         lat = r.latency
         t = Table(title="Latency, profiling OFF (ms)", title_justify="left", show_edge=False)
-        for col in ("runs", "p50", "p90", "p99", "mean", "std", "CV", "min", "max", "first run", "session load"):
+        for col in ("runs", "p50", "p90", "p99", "mean", "std", "CV", "min", "max"):
             t.add_column(col, justify="right")
         t.add_row(str(lat.count), fmt(lat.p50_ms, ".3f"), fmt(lat.p90_ms, ".3f"), fmt(lat.p99_ms, ".3f"),
                   fmt(lat.mean_ms, ".3f"), fmt(lat.std_ms, ".3f"), fmt(lat.cv * 100, ".1f") + "%",
-                  fmt(lat.min_ms, ".3f"), fmt(lat.max_ms, ".3f"), fmt(r.first_run_ms, ".3f"),
-                  fmt(r.session_load_ms, ".1f"))
+                  fmt(lat.min_ms, ".3f"), fmt(lat.max_ms, ".3f"))
         parts.append(t)
+        parts.append(f"First run {fmt(r.first_run_ms, '.3f')} ms, session load {fmt(r.session_load_ms, '.1f')} ms")
     if r.profiled:
         p = r.profiled
         parts.append(
@@ -78,7 +78,9 @@ def render_result(console: Console, r: BenchmarkResult, top: int = 25) -> None:
     if r.inputs:
         parts.append("Inputs: " + "; ".join(f"{k} {v.get('dtype')}{v.get('shape')} ({v.get('source')})"
                                            for k, v in r.inputs.items()))
-    console.print(Panel(Group(*parts), title=head, title_align="left"))
+    console.rule(head, align="left")
+    for part in parts:
+        console.print(part)
 
 
 def _round(v: Any) -> Any:

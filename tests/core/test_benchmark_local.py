@@ -1,0 +1,113 @@
+"""The local device end to end: real onnxruntime child process, real probes, real store."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+import onnx
+import onnxruntime as ort
+import pytest
+
+from workbench.core.benchmark import run_benchmark
+from workbench.core.devices.local import LocalDevice
+from workbench.core.events import ChannelsKnown, Iteration, LayersReady, RunFinished, SampleEvent
+from workbench.core.store import RunStore
+from workbench.core.types import BenchmarkJob, RunStatus
+
+MODELS = Path(__file__).resolve().parents[2] / "resources" / "models"
+
+
+def run(job: BenchmarkJob, ws: Path, device=None, cancel=None):
+    events = []
+    store = RunStore(ws)
+    result = run_benchmark(device or LocalDevice(), job, store, events.append, cancel)
+    return result, events, store
+
+
+def test_layers_map_to_optimized_graph_and_sum_to_profiled_run(tmp_path: Path) -> None:
+    model = MODELS / "mobilenet_se.onnx"
+    job = BenchmarkJob(model_path=model, warmup=2, runs=10, threads=1, layers=True, layer_runs=8,
+                       shapes={"image": [1, 3, 160, 160]})
+    result, events, store = run(job, tmp_path / "ws")
+    assert result.status == RunStatus.DONE, result.error
+    assert result.latency.count == 10
+    assert result.inputs["image"]["shape"] == [1, 3, 160, 160]
+    # Node names are those of the optimized graph ORT actually executed.
+    so = ort.SessionOptions()
+    so.optimized_model_filepath = str(tmp_path / "opt.onnx")
+    ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
+    opt_names = {n.name for n in onnx.load(str(tmp_path / "opt.onnx")).graph.node}
+    layer_names = {lt.name for lt in result.layers}
+    assert layer_names and layer_names <= opt_names, layer_names - opt_names
+    assert abs(sum(lt.share for lt in result.layers) - 1.0) < 1e-6
+    p = result.profiled
+    assert p.runs == 8 and 0.5 < p.coverage <= 1.0  # bench/profiling_overhead.py prints the real figure
+    assert any(isinstance(e, LayersReady) for e in events)
+    assert store.layers(result.run_id) == result.layers
+    assert len(store.layer_events(result.run_id)) >= 8 * len(result.layers) * 0.9
+
+
+def test_events_and_store_agree(tmp_path: Path) -> None:
+    job = BenchmarkJob(model_path=MODELS / "text_encoder.onnx", warmup=1, runs=15, telemetry_hz=50)
+    result, events, store = run(job, tmp_path / "ws")
+    assert result.status == RunStatus.DONE, result.error
+    iters = [e.iteration for e in events if isinstance(e, Iteration)]
+    assert [i.phase for i in iters].count("measure") == 15
+    assert store.iterations(result.run_id) == iters
+    samples = [e.sample for e in events if isinstance(e, SampleEvent)]
+    t, series = store.samples(result.run_id)
+    assert len(t) == len(samples) > 0
+    channels = next(e.channels for e in events if isinstance(e, ChannelsKnown))
+    assert {"cpu.load.all", "mem.system.used"} <= {c.key for c in channels}
+    # one monotonic clock: iteration timestamps fall inside the sampled span (give or take a tick)
+    assert t[0] - 0.5 <= iters[0].t_start <= t[-1] + 0.5
+    assert result.inputs["input_ids"]["dtype"] == "int64"
+    assert isinstance(events[-1], RunFinished)
+    assert result.memory.peak_rss_mb and result.memory.peak_rss_mb > 10
+
+
+def test_runner_crash_is_a_failed_run_not_a_dead_workbench(tmp_path: Path) -> None:
+    job = BenchmarkJob(model_path=MODELS / "mobilenet_se.onnx", warmup=0, runs=100000)
+    pids: list[int] = []
+
+    class CrashingLocal(LocalDevice):
+        def run(self, job, path, on_iteration, on_pid, cancel):
+            def kill_on_third(it):
+                on_iteration(it)
+                if it.index == 3:
+                    os.kill(pids[0], signal.SIGSEGV)
+
+            return super().run(job, path, kill_on_third, lambda pid: (pids.append(pid), on_pid(pid)), cancel)
+
+    result, _, store = run(job, tmp_path / "ws", device=CrashingLocal())
+    assert result.status == RunStatus.FAILED
+    assert "SIGSEGV" in result.error
+    assert len(store.iterations(result.run_id)) >= 4  # what was measured before the crash is kept
+
+
+def test_cancel_kills_the_runner_and_marks_cancelled(tmp_path: Path) -> None:
+    cancel = threading.Event()
+    job = BenchmarkJob(model_path=MODELS / "mobilenet_se.onnx", warmup=0, runs=None, seconds=60)
+    pids: list[int] = []
+
+    class Watching(LocalDevice):
+        def run(self, job, path, on_iteration, on_pid, cancel_):
+            def it_cb(it):
+                on_iteration(it)
+                if it.index == 2:
+                    cancel.set()
+            return super().run(job, path, it_cb, lambda p: (pids.append(p), on_pid(p)), cancel_)
+
+    result, _, _ = run(job, tmp_path / "ws", device=Watching(), cancel=cancel)
+    assert result.status == RunStatus.CANCELLED
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)
+
+
+def test_bad_input_name_fails_with_clear_reason(tmp_path: Path) -> None:
+    job = BenchmarkJob(model_path=MODELS / "mobilenet_se.onnx", runs=2, shapes={"imgae": [1, 3, 64, 64]})
+    result, _, _ = run(job, tmp_path / "ws")
+    assert result.status == RunStatus.FAILED
+    assert "imgae" in result.error and "image" in result.error
