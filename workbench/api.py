@@ -1,10 +1,20 @@
 """The public plugin API: the one module third-party and bundled plugins import.
 
-Everything a pass, probe, runner or evaluator needs is re-exported here; `workbench.core` is private.
+Everything a pass, probe, runner or evaluator needs is re-exported here; `workbench.core` is private
+and may change. Plugin kinds and their entry point groups:
+
+- `workbench.passes`      a `Pass` subclass (parameters: a nested `PassParams` model; optional `SearchSpace`)
+- `workbench.probes`      a `Probe` subclass (one telemetry family)
+- `workbench.evaluators`  an `Evaluator` subclass (task accuracy on a user dataset)
+- `workbench.runners`, `workbench.tuners`  a class or callable (no shared base class yet)
+
+`onnx_helpers` holds the graph utilities passes share (all graphs incl. subgraphs, Constant nodes to
+initializers, opset upgrade, deterministic serialization, weight precision checks).
 """
 from __future__ import annotations
 
-from workbench.core.errors import ModelError, WorkbenchError
+from workbench.core.errors import InputSpecError, ModelError, WorkbenchError
+from workbench.core.passes import onnx_helpers
 from workbench.core.passes.base import (
     Categorical,
     Dimension,
@@ -17,23 +27,37 @@ from workbench.core.passes.base import (
     PassRefused,
     SearchSpace,
 )
+from workbench.core.passes.fidelity import EvalContext, Evaluator, generate_inputs, load_inputs
+from workbench.core.plugins import GROUPS as PLUGIN_GROUPS
+from workbench.core.plugins import PluginManifest
 from workbench.core.telemetry.probe import Probe
 from workbench.core.types import ChannelSpec, Sample
 
+API_VERSION = "1"  # bumped when a name here changes meaning or goes away
+
 __all__ = [
+    "API_VERSION",
     "Categorical",
     "ChannelSpec",
     "Dimension",
+    "EvalContext",
+    "Evaluator",
     "FloatRange",
+    "InputSpecError",
     "IntRange",
     "ModelError",
+    "PLUGIN_GROUPS",
     "Pass",
     "PassContext",
     "PassOutput",
     "PassParams",
     "PassRefused",
+    "PluginManifest",
     "Probe",
     "Sample",
     "SearchSpace",
     "WorkbenchError",
+    "generate_inputs",
+    "load_inputs",
+    "onnx_helpers",
 ]

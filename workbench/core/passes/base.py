@@ -96,6 +96,9 @@ class Pass(ABC):
     description: ClassVar[str] = ""
     Params: ClassVar[type[PassParams]] = PassParams
     search_space: ClassVar[SearchSpace] = SearchSpace()
+    # Set to "fp16" or "int8" when the pass promises lower-precision weights; variants are rejected when
+    # the output still holds only fp32 weights, so a silently failed conversion never looks like a win.
+    precision: ClassVar[str | None] = None
 
     @abstractmethod
     def apply(self, model: onnx.ModelProto, params: PassParams, ctx: PassContext) -> PassOutput:

@@ -1,0 +1,1 @@
+"""Bundled evaluators: task accuracy on a user dataset (registered in pyproject.toml like any plugin)."""

@@ -1,0 +1,1 @@
+"""Sample third-party plugin: a few passes written only against `workbench.api`."""

@@ -1,0 +1,327 @@
+"""Does a variant still compute what its parent (and the original model) computed?
+
+Inputs are generated deterministically from the model's input signature (or read from a folder of
+.npy/.npz files), every model runs on the very same inputs in onnxruntime, and each output is
+compared: cosine, SNR, max/mean absolute error, plus top-1/top-5 agreement for class scores and IoU
+for masks. Evaluator plugins add task accuracy on a user dataset.
+"""
+from __future__ import annotations
+
+import math
+import re
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from workbench.core.errors import InputSpecError, ModelError
+from workbench.core.passes.onnx_helpers import graph_inputs
+
+DEFAULT_VOCAB = 1000  # safe for any tokenizer: ids below 1000 exist in every vocabulary we know
+DEFAULT_SPATIAL = 224
+DEFAULT_TOKENS = 16
+_STATE = re.compile(r"(state|hidden|cache|past|^h0$|^c0$|^h$|^c$|memory)", re.I)
+_MASK = re.compile(r"mask", re.I)
+_TOKEN_TYPE = re.compile(r"(token_type|segment)", re.I)
+_POSITION = re.compile(r"position", re.I)
+_SEQ_SYM = re.compile(r"(seq|len|token|time|step)", re.I)
+_BATCH_SYM = re.compile(r"(batch|^n$|^b$)", re.I)
+_SPATIAL_SYM = re.compile(r"(height|width|^h$|^w$|^y$|^x$)", re.I)
+
+
+@dataclass
+class EvalContext:
+    """What an evaluator may use: progress, cancellation, and the ORT providers to run with."""
+
+    progress: Callable[[float, float | None, str], None] = lambda done, total, msg: None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    providers: list[str] = field(default_factory=lambda: ["CPUExecutionProvider"])
+
+
+class Evaluator(ABC):
+    """Task accuracy on a user dataset. Register through the `workbench.evaluators` entry point group."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    @abstractmethod
+    def evaluate(self, model_path: Path, dataset_dir: Path, ctx: EvalContext) -> dict[str, float]:
+        """Return metrics (e.g. {'top1': 0.76, 'samples': 500}); raise WorkbenchError on bad data."""
+
+
+# ---------------------------------------------------------------- inputs
+
+def _elem_np(elem_type: int) -> np.dtype:
+    return np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type))
+
+
+def _vocab_size(model: onnx.ModelProto) -> int:
+    for p in model.metadata_props:
+        if p.key == "vocab_size":
+            try:
+                return max(2, int(p.value))
+            except ValueError:
+                break
+    return DEFAULT_VOCAB
+
+
+def _resolve_shape(name: str, dims: list[Any], is_int: bool, symbols: dict[str, int]) -> list[int]:
+    """Give every dynamic dim a value: batch 1, spatial 224 for image-like, 16 tokens for sequences."""
+    rank = len(dims)
+    image_like = rank == 4 and not is_int and not _STATE.search(name)
+    out = []
+    for i, d in enumerate(dims):
+        if isinstance(d, int) and d > 0:
+            out.append(d)
+            continue
+        sym = d if isinstance(d, str) and d else ""
+        if sym and sym in symbols:
+            out.append(symbols[sym])
+            continue
+        if sym and _BATCH_SYM.search(sym) or (i == 0 and not sym):
+            v = 1
+        elif sym and _SEQ_SYM.search(sym) or is_int or _MASK.search(name):
+            v = DEFAULT_TOKENS
+        elif image_like and i == 1:
+            v = 3
+        elif image_like or (sym and _SPATIAL_SYM.search(sym)):
+            v = DEFAULT_SPATIAL
+        elif i == 0:
+            v = 1
+        else:
+            v = DEFAULT_TOKENS if rank in (2, 3) and i == 1 else 1
+        if sym:
+            symbols[sym] = v
+        out.append(v)
+    return out
+
+
+def input_signature(model: onnx.ModelProto) -> list[tuple[str, int, list[Any]]]:
+    """(name, elem_type, dims) per real input; dims hold ints or symbol strings ('' if unnamed)."""
+    sig = []
+    for vi in graph_inputs(model):
+        tt = vi.type.tensor_type
+        dims: list[Any] = []
+        for d in tt.shape.dim:
+            dims.append(d.dim_value if d.HasField("dim_value") else d.dim_param)
+        sig.append((vi.name, tt.elem_type, dims))
+    return sig
+
+
+def generate_inputs(model: onnx.ModelProto, samples: int = 3, seed: int = 0,
+                    shapes: dict[str, list[int]] | None = None) -> list[dict[str, np.ndarray]]:
+    """Deterministic inputs from the signature: images in [0,1], token ids in [0, vocab), masks of
+    ones, zeros for recurrent state. Same model + seed = same arrays, on every machine."""
+    vocab = _vocab_size(model)
+    sig = input_signature(model)
+    symbols: dict[str, int] = {}
+    resolved = {}
+    for name, et, dims in sig:
+        dt = _elem_np(et)
+        is_int = np.issubdtype(dt, np.integer)
+        resolved[name] = list(shapes[name]) if shapes and name in shapes else _resolve_shape(name, dims, is_int, symbols)
+    out = []
+    for s in range(samples):
+        rng = np.random.default_rng([seed, s])
+        feed = {}
+        for name, et, _ in sig:
+            dt, shape = _elem_np(et), resolved[name]
+            if dt == np.bool_:
+                arr = np.ones(shape, dtype=np.bool_)
+            elif _MASK.search(name):
+                arr = np.ones(shape, dtype=dt)
+            elif _STATE.search(name) or _TOKEN_TYPE.search(name):
+                arr = np.zeros(shape, dtype=dt)
+            elif np.issubdtype(dt, np.integer):
+                if _POSITION.search(name) and shape:
+                    arr = np.broadcast_to(np.arange(shape[-1], dtype=dt), shape).copy()
+                else:
+                    arr = rng.integers(0, vocab, size=shape, dtype=np.int64).astype(dt)
+            else:
+                arr = rng.random(size=shape, dtype=np.float64).astype(dt)
+            feed[name] = arr
+        out.append(feed)
+    return out
+
+
+def load_inputs(folder: Path, model: onnx.ModelProto) -> list[dict[str, np.ndarray]]:
+    """User inputs: each .npz is one sample (keys = input names); or <input>.npy files form one sample."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputSpecError(f"{folder}: not a folder of .npy/.npz inputs")
+    names = [n for n, _, _ in input_signature(model)]
+    samples: list[dict[str, np.ndarray]] = []
+    for f in sorted(folder.glob("*.npz")):
+        with np.load(f) as z:
+            missing = [n for n in names if n not in z.files]
+            if missing:
+                raise InputSpecError(f"{f}: missing input(s) {', '.join(missing)} (has {', '.join(z.files)})")
+            samples.append({n: z[n] for n in names})
+    npys = {p.stem: p for p in folder.glob("*.npy")}
+    if not samples and npys:
+        missing = [n for n in names if n not in npys]
+        if missing:
+            raise InputSpecError(f"{folder}: no {missing[0]}.npy for input '{missing[0]}'")
+        samples.append({n: np.load(npys[n]) for n in names})
+    if not samples:
+        raise InputSpecError(f"{folder}: no .npz samples or <input>.npy files")
+    return samples
+
+
+# ---------------------------------------------------------------- running
+
+def _session(model: onnx.ModelProto | Path) -> ort.InferenceSession:
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1  # fidelity is not a benchmark; stay polite on shared machines
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    src = str(model) if isinstance(model, Path) else model.SerializeToString()
+    try:
+        return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001
+        where = model if isinstance(model, Path) else Path("<variant>")
+        raise ModelError(where, f"onnxruntime cannot load it: {str(exc).splitlines()[0]}") from exc
+
+
+_ORT_TO_NP = {
+    "tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
+    "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8,
+    "tensor(bool)": np.bool_, "tensor(int16)": np.int16,
+}
+
+
+def run_model(model: onnx.ModelProto | Path, samples: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+    """Run every sample; inputs are cast to each model's own input types (an fp16 model gets fp16)."""
+    sess = _session(model)
+    want = {i.name: _ORT_TO_NP.get(i.type) for i in sess.get_inputs()}
+    names = [o.name for o in sess.get_outputs()]
+    results = []
+    for feed in samples:
+        missing = [n for n in want if n not in feed]
+        if missing:
+            raise InputSpecError(f"model input '{missing[0]}' has no generated or given value")
+        cast = {n: (feed[n].astype(want[n]) if want[n] is not None else feed[n]) for n in want}
+        results.append(dict(zip(names, sess.run(names, cast))))
+    return results
+
+
+# ---------------------------------------------------------------- metrics
+
+def _finite(x: float) -> float | str:
+    return x if math.isfinite(x) else ("inf" if x > 0 else "-inf") if not math.isnan(x) else "nan"
+
+
+def compare_arrays(ref: np.ndarray, got: np.ndarray) -> dict[str, Any]:
+    """Cosine, SNR (dB; 'inf' when identical), max and mean absolute error, plus class/mask metrics."""
+    if ref.shape != got.shape:
+        return {"error": f"shape {list(got.shape)} != reference {list(ref.shape)}"}
+    r = ref.astype(np.float64).ravel()
+    g = got.astype(np.float64).ravel()
+    diff = r - g
+    nr, ng = float(np.linalg.norm(r)), float(np.linalg.norm(g))
+    if nr == 0 and ng == 0:
+        cos = 1.0
+    elif nr == 0 or ng == 0:
+        cos = 0.0
+    else:
+        cos = float(np.dot(r, g) / (nr * ng))
+    noise = float(np.dot(diff, diff))
+    signal = float(np.dot(r, r))
+    snr = math.inf if noise == 0 else (10 * math.log10(signal / noise) if signal > 0 else -math.inf)
+    m: dict[str, Any] = {
+        "cosine": round(cos, 9),
+        "snr_db": _finite(round(snr, 4) if math.isfinite(snr) else snr),
+        "max_abs": float(np.max(np.abs(diff))) if diff.size else 0.0,
+        "mean_abs": float(np.mean(np.abs(diff))) if diff.size else 0.0,
+    }
+    if _looks_like_scores(ref):
+        a = ref.reshape(-1, ref.shape[-1]).astype(np.float64)
+        b = got.reshape(-1, got.shape[-1]).astype(np.float64)
+        m["top1"] = float(np.mean(np.argmax(a, -1) == np.argmax(b, -1)))
+        k = min(5, a.shape[-1])
+        top_a = np.argsort(-a, axis=-1, kind="stable")[:, :k]
+        top_b = np.argsort(-b, axis=-1, kind="stable")[:, :k]
+        m["top5"] = float(np.mean([len(set(x) & set(y)) / k for x, y in zip(top_a, top_b)]))
+    elif _looks_like_mask(ref):
+        ma, mb = ref > 0.5, got.astype(np.float64) > 0.5
+        union = np.logical_or(ma, mb).sum()
+        m["iou"] = 1.0 if union == 0 else float(np.logical_and(ma, mb).sum() / union)
+    return m
+
+
+def _looks_like_scores(a: np.ndarray) -> bool:
+    return a.ndim == 2 and a.shape[-1] >= 10 and np.issubdtype(a.dtype, np.floating)
+
+
+def _looks_like_mask(a: np.ndarray) -> bool:
+    shaped = (a.ndim == 4 and a.shape[1] == 1) or a.ndim == 3
+    if not shaped or not np.issubdtype(a.dtype, np.floating) or a.size == 0:
+        return False
+    return bool(np.min(a) >= 0.0 and np.max(a) <= 1.0)
+
+
+def compare_outputs(ref: list[dict[str, np.ndarray]], got: list[dict[str, np.ndarray]]) -> dict[str, Any]:
+    """Per-output metrics over all samples (samples stacked on a new axis for the global numbers)."""
+    outputs: dict[str, Any] = {}
+    for name in ref[0]:
+        if name not in got[0]:
+            outputs[name] = {"error": "output missing in variant"}
+            continue
+        if _looks_like_scores(ref[0][name]) or _looks_like_mask(ref[0][name]):
+            a = np.concatenate([s[name] for s in ref], axis=0)
+            b = np.concatenate([s[name] for s in got], axis=0) if all(s[name].shape == ref[0][name].shape for s in got) else got[0][name]
+        else:
+            a = np.stack([s[name] for s in ref])
+            b = np.stack([s[name] for s in got]) if all(s[name].shape == ref[0][name].shape for s in got) else got[0][name]
+        outputs[name] = compare_arrays(a, b)
+    return {"outputs": outputs, "summary": summarize(outputs)}
+
+
+def summarize(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Worst case across outputs: the numbers a table column shows."""
+    ok = [m for m in outputs.values() if "error" not in m]
+    s: dict[str, Any] = {"errors": sum(1 for m in outputs.values() if "error" in m)}
+    if not ok:
+        return s
+    s["cosine"] = min(m["cosine"] for m in ok)
+    snrs = [math.inf if m["snr_db"] == "inf" else -math.inf if m["snr_db"] == "-inf" else m["snr_db"] for m in ok
+            if m["snr_db"] != "nan"]
+    if snrs:
+        s["snr_db"] = _finite(min(snrs))
+    s["max_abs"] = max(m["max_abs"] for m in ok)
+    for k in ("top1", "top5", "iou"):
+        vals = [m[k] for m in ok if k in m]
+        if vals:
+            s[k] = min(vals)
+    return s
+
+
+@dataclass
+class FidelityReport:
+    vs_parent: dict[str, Any]
+    vs_root: dict[str, Any]
+    samples: int
+    inputs: dict[str, dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"vs_parent": self.vs_parent, "vs_root": self.vs_root, "samples": self.samples, "inputs": self.inputs}
+
+
+def measure(variant: onnx.ModelProto | Path, parent: onnx.ModelProto | Path, root: onnx.ModelProto | Path,
+            samples: int = 3, seed: int = 0, inputs_dir: Path | None = None,
+            shapes: dict[str, list[int]] | None = None) -> FidelityReport:
+    """Compare `variant` with `parent` and `root` on the same inputs (generated from the root's signature)."""
+    root_proto = root if isinstance(root, onnx.ModelProto) else onnx.load(str(root), load_external_data=False)
+    source = "folder" if inputs_dir else "generated"
+    feeds = load_inputs(inputs_dir, root_proto) if inputs_dir else generate_inputs(root_proto, samples, seed, shapes)
+    got = run_model(variant, feeds)
+    ref_root = run_model(root, feeds)
+    ref_parent = ref_root if parent is root else run_model(parent, feeds)
+    info = {n: {"shape": list(a.shape), "dtype": str(a.dtype), "source": source} for n, a in feeds[0].items()}
+    return FidelityReport(compare_outputs(ref_parent, got), compare_outputs(ref_root, got), len(feeds), info)
