@@ -1,0 +1,1 @@
+"""Bundled optimization passes; each module holds one pass (or two close siblings)."""
