@@ -109,6 +109,8 @@ def render_info(console: Console, info: DeviceInfo) -> None:
 
 def _short(v: Any) -> str:
     if isinstance(v, dict):
+        if not v:
+            return "-"
         return "; ".join(f"{k}: {_short(x)}" for k, x in v.items())
     if isinstance(v, (list, tuple)):
         return ", ".join(_short(x) for x in v) if v else "-"

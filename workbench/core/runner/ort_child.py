@@ -32,6 +32,15 @@ _SPATIAL_NAMES = re.compile(r"(height|width|^h$|^w$|size|spatial|rows|cols)", re
 _BATCH_NAMES = re.compile(r"(batch|^n$|^b$|unk__)", re.I)
 
 
+def _boottime() -> float:
+    return time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+# Timestamps use the clock the device's telemetry uses: CLOCK_MONOTONIC locally (same as the host sampler),
+# CLOCK_BOOTTIME on adb targets (the sampler reads /proc/uptime, which keeps counting through suspend).
+now = time.monotonic
+
+
 def send(ev: str, **fields: Any) -> None:
     sys.stdout.write(json.dumps({"ev": ev, **fields}) + "\n")
     sys.stdout.flush()
@@ -162,7 +171,7 @@ def session_options(spec: dict[str, Any], profile_prefix: str | None):
 
 
 def timed_run(sess, feeds, phase: str, i: int):
-    t = time.monotonic()
+    t = now()
     t0 = time.perf_counter()
     outputs = sess.run(None, feeds)
     ms = (time.perf_counter() - t0) * 1e3
@@ -178,8 +187,11 @@ def digest(outputs) -> str:
 
 
 def main(argv: list[str]) -> int:
+    global now
     with open(argv[1]) as f:
         spec = json.load(f)
+    if spec.get("clock") == "boottime" and hasattr(time, "CLOCK_BOOTTIME"):
+        now = _boottime
     import numpy as np  # noqa: F401 - fail early and clearly if numpy is missing on a device
     import onnxruntime as ort
 
@@ -225,7 +237,7 @@ def main(argv: list[str]) -> int:
         layer_runs = int(spec.get("layer_runs") or min(max(i, 1), 20))
         t_first = None
         for j in range(profile_warmup + layer_runs):
-            t = time.monotonic()
+            t = now()
             t_first = t if t_first is None else t_first
             timed_run(psess, feeds, "profiled" if j >= profile_warmup else "profile-warmup", j)
         path = psess.end_profiling()

@@ -59,9 +59,11 @@ class RunnerProtocolState:
             self.error = str(msg.get("message", "unknown error"))
 
 
-def job_to_spec(job_json: dict[str, Any], model_path: str, work_dir: str, pid_file: str | None = None) -> dict[str, Any]:
+def job_to_spec(job_json: dict[str, Any], model_path: str, work_dir: str, pid_file: str | None = None,
+                clock: str = "monotonic") -> dict[str, Any]:
     """The child's job file: the BenchmarkJob fields it understands, with device-side paths."""
     spec = {k: job_json.get(k) for k in ("warmup", "runs", "seconds", "threads", "shapes", "spin", "layers",
                                           "layer_runs", "affinity", "seed", "providers")}
-    spec.update(model_path=model_path, work_dir=work_dir, inputs=job_json.get("inputs", {}), pid_file=pid_file)
+    spec.update(model_path=model_path, work_dir=work_dir, inputs=job_json.get("inputs", {}), pid_file=pid_file,
+                clock=clock)
     return spec
