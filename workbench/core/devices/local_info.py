@@ -25,9 +25,9 @@ def _text(root: str, path: str) -> str | None:
 
 
 def parse_cpu_list(text: str) -> list[int]:
-    """Kernel cpu list syntax ("0-3,6") -> [0, 1, 2, 3, 6]; junk parts are ignored."""
+    """Kernel cpu lists ("0-3,6" in `online`, "4 5 6 7" in `related_cpus`) -> [0, 1, ...]; junk ignored."""
     cpus: list[int] = []
-    for part in text.strip().split(","):
+    for part in text.replace(",", " ").split():
         lo, sep, hi = part.strip().partition("-")
         try:
             if sep:

@@ -24,6 +24,16 @@ log = logging.getLogger(__name__)
 MAX_RATE_HZ = 1000.0
 
 
+def next_tick(k: int, now: float, t0: float, period: float) -> int:
+    """Index of the next tick to run, given that tick `k` is the next one due and it is `now`.
+
+    A deadline passed by less than half a period still fires (late, at once); deadlines passed by
+    more are skipped, so at most one tick runs without waiting: no bursts, and no drift because
+    deadlines stay at `t0 + k * period`.
+    """
+    return max(k, math.floor((now - t0) / period + 0.5))
+
+
 @dataclass
 class SamplerStats:
     """What the sampler did, for reports and bench/telemetry_cost.py."""
@@ -132,12 +142,9 @@ class ProbeSampler(TelemetrySource):
                 self.stats.thread_cpu_s = time.thread_time() - cpu0
                 k += 1
                 now = self.clock()
-                # A deadline passed by less than half a period still fires (late, at once); deadlines
-                # passed by more are skipped, so at most one tick runs without waiting: no bursts.
-                due = math.floor((now - t0) / self.period + 0.5)
-                if due > k:
-                    self.stats.skipped += due - k
-                    k = due
+                due = next_tick(k, now, t0, self.period)
+                self.stats.skipped += due - k
+                k = due
                 self._stop.wait(max(0.0, t0 + k * self.period - now))
         finally:
             self.stats.thread_cpu_s = time.thread_time() - cpu0
