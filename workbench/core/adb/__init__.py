@@ -1,0 +1,1 @@
+"""ADB devices: transports, on-device sampling and Android text parsers."""
