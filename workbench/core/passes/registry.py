@@ -85,10 +85,13 @@ def canonical_params(params: PassParams) -> str:
 
 
 def schema_summary(pass_cls: type[Pass]) -> str:
-    """'name: type = default' for each parameter, for `workbench passes` and help texts."""
+    """'name=default' per parameter ('name: type (required)' without default), for `workbench passes`."""
     out = []
     for name, f in pass_cls.Params.model_fields.items():
-        ann = getattr(f.annotation, "__name__", None) or str(f.annotation).replace("typing.", "")
-        default = "" if f.is_required() else f" = {f.get_default(call_default_factory=True)!r}"
-        out.append(f"{name}: {ann}{default}")
+        if f.is_required():
+            ann = getattr(f.annotation, "__name__", None) or str(f.annotation).replace("typing.", "")
+            out.append(f"{name}: {ann} (required)")
+            continue
+        default = repr(f.get_default(call_default_factory=True))
+        out.append(f"{name}={default if len(default) <= 24 else default[:21] + '...'}")
     return ", ".join(out) or "(no parameters)"

@@ -223,6 +223,8 @@ class VariantStore:
         p = Path(ref)
         if p.exists():
             return self.register_root(p)
+        if p.suffix.lower() == ".onnx" or len(p.parts) > 1:
+            raise ModelError(p, "no such file")
         return self.get(str(ref))
 
     def lineage(self, v: Variant) -> list[Variant]:
