@@ -320,3 +320,31 @@ def op_histogram(model: onnx.ModelProto) -> dict[str, int]:
     for node in model.graph.node:
         hist[node.op_type] += 1
     return dict(hist)
+
+
+def conv_macs(model: onnx.ModelProto, hw: int = 224) -> int:
+    """Multiply-accumulates of Conv and Gemm at batch 1 (dynamic H/W = hw), from inferred shapes."""
+    from . import _data
+
+    m = copy_model(model)
+    strip_value_info(m)
+    specs = {s.name: s.shape for s in _data.input_specs(m, hw=hw)}
+    for inp in m.graph.input:
+        if inp.name in specs:
+            for d, v in zip(inp.type.tensor_type.shape.dim, specs[inp.name]):
+                d.dim_value = v
+    m = onnx.shape_inference.infer_shapes(m, data_prop=True)
+    shapes = {vi.name: [d.dim_value for d in vi.type.tensor_type.shape.dim]
+              for vi in list(m.graph.value_info) + list(m.graph.output)}
+    inits = initializer_map(m.graph)
+    total = 0
+    for node in m.graph.node:
+        if node.op_type in ("Conv", "Gemm") and node.input[1] in inits:
+            out = shapes.get(node.output[0])
+            if not out or not all(out):
+                continue
+            w = list(inits[node.input[1]].dims)
+            per_out = int(np.prod(w[1:])) if node.op_type == "Conv" else (
+                w[1] if get_attr(node, "transB", 0) else w[0])
+            total += int(np.prod(out)) * per_out
+    return total
