@@ -43,11 +43,13 @@ def test_rolling_percentiles_only_over_measured_iterations() -> None:
     m = LiveRunModel(rolling=4)
     _start(m, t0=0.0)
     m.handle(Iteration(7, IterationEvent(0, "warmup", 0.0, 500.0)))
+    m.handle(Iteration(7, IterationEvent(0, "profile-warmup", 0.0, 400.0)))  # ort runner's phase name
+    m.handle(Iteration(7, IterationEvent(1, "profiled", 0.0, 9.0)))
     for k, lat in enumerate([10.0, 20.0, 30.0, 40.0, 50.0]):
         m.handle(Iteration(7, IterationEvent(k, "measure", 1.0 + k, lat)))
     m.drain()
     p50 = m.latency["measure"].column(P50_KEY)
-    assert len(m.latency["warmup"]) == 1 and len(p50) == 5  # warmup is not in the percentiles
+    assert len(m.latency["warmup"]) == 2 and len(m.latency["profiled"]) == 1 and len(p50) == 5  # warmup is not in the percentiles
     assert p50[-1] == np.percentile([20, 30, 40, 50], 50)
     assert m.latency["measure"].column(P90_KEY)[-1] == np.percentile([20, 30, 40, 50], 90)
     lo, hi = m.y_range(m.groups()[0][1], 0.0)

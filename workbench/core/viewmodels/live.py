@@ -34,6 +34,15 @@ LATENCY_KEYS = {
 P50_KEY, P90_KEY = "lat.p50", "lat.p90"
 
 
+def phase_of(phase: str) -> str:
+    """Chart phase of a runner phase: runners also report e.g. `profile-warmup`, which is warmup."""
+    if "warmup" in phase:
+        return "warmup"
+    if phase.startswith("profil"):
+        return "profiled"
+    return "measure"
+
+
 def group_title(group: str) -> str:
     return GROUP_TITLES.get(group, group.replace("_", " ").capitalize())
 
@@ -134,7 +143,7 @@ class LiveRunModel:
             self.telemetry.add_channel(c.key)
 
     def _add_iteration(self, it: IterationEvent) -> None:
-        phase = it.phase if it.phase in LATENCY_KEYS else "measure"
+        phase = phase_of(it.phase)
         row = {LATENCY_KEYS[phase]: it.latency_ms}
         if phase == "measure":
             self._recent.append(it.latency_ms)

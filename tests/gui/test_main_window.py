@@ -1,0 +1,109 @@
+"""The window end to end on this machine: real runs of the demo model through core's run_benchmark."""
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.core.types import RunStatus
+
+
+def _run(qtbot, w, runs: int = 15, layers: bool = False, seconds: float = 0.0):
+    w.run_panel.runs.setValue(runs)
+    w.run_panel.warmup.setValue(2)
+    w.run_panel.layers.setChecked(layers)
+    w.run_panel.seconds.setValue(seconds)
+    with qtbot.waitSignal(w.bridge.sig_run_finished, timeout=60_000) as blocker:
+        w.start_action.trigger()  # Ctrl+R
+    qtbot.waitUntil(lambda: not w.runner.busy, timeout=10_000)
+    return blocker.args[0].result
+
+
+def test_run_fills_live_layers_history(qtbot, window, demo_model) -> None:
+    w = window
+    w.open_model(demo_model)
+    assert w.run_panel.model == demo_model.resolve()
+    with qtbot.waitSignal(w.sig_history_loaded, timeout=10_000):
+        result = _run(qtbot, w, runs=15, layers=True)
+    assert result.status == RunStatus.DONE, result.error
+    qtbot.waitUntil(lambda: w.chart.set_data_calls > 0 and len(w.live.latency["measure"]) == 15, timeout=5000)
+    assert "cpu_load" in w.chart.group_names() and "memory" in w.chart.group_names()
+    assert "thermal" not in w.chart.group_names()  # this VM has no thermal zones: no chart, not zeros
+    assert w.layers_tab.table.rowCount() == len(result.layers) > 0
+    assert w.layers_tab.ops.rowCount() > 0
+    assert w.history_tab.table.rowCount() == 1
+    assert "p50" in w.run_panel.summary.text()
+    w.layers_tab.filter.setText("conv")
+    assert 0 < w.layers_tab.table.rowCount() < len(result.layers)
+
+
+def test_reopen_compare_and_diff(qtbot, window, demo_model, tmp_path) -> None:
+    w = window
+    w.open_model(demo_model)
+    a = _run(qtbot, w, runs=10, layers=True)
+    w.run_panel.threads.setValue(1)
+    b = _run(qtbot, w, runs=10, layers=True)
+    with qtbot.waitSignal(w.sig_compare_shown, timeout=10_000):
+        w.compare_runs([a.run_id, b.run_id])
+    labels = [w.compare_tab.table.item(r, 0).text() for r in range(w.compare_tab.table.rowCount())]
+    assert "p50 latency (ms)" in labels
+    with qtbot.waitSignal(w.sig_run_loaded, timeout=10_000):
+        w.open_run(a.run_id)
+    assert w.current_run_id == a.run_id
+    assert len(w.live.latency["measure"]) == 10
+    assert w.layers_tab.table.rowCount() == len(a.layers)
+    w._diff_with(b.run_id)
+    qtbot.waitUntil(lambda: w.layers_tab.diff.rowCount() > 0, timeout=10_000)
+    out = tmp_path / "a.json"
+    w.export_run(a.run_id, "json", out)
+    qtbot.waitUntil(out.exists, timeout=10_000)
+
+
+def test_stop_cancels_and_keeps_measurements(qtbot, window, demo_model) -> None:
+    w = window
+    w.open_model(demo_model)
+    w.run_panel.seconds.setValue(60)
+    w.run_panel.runs.setValue(1_000_000)
+    w.start_run()
+    qtbot.waitUntil(lambda: len(w.live.latency["measure"]) > 5 or w.live.drain().iterations > 0, timeout=20_000)
+    with qtbot.waitSignal(w.bridge.sig_run_finished, timeout=20_000) as blocker:
+        w.stop_action.trigger()  # Esc
+    assert blocker.args[0].result.status == RunStatus.CANCELLED
+    qtbot.waitUntil(lambda: not w.runner.busy, timeout=10_000)
+
+
+def test_close_during_run_cancels_cleanly(qtbot, tmp_path, settings, demo_model) -> None:
+    from workbench.app.main_window import MainWindow
+    from workbench.core.devices.registry import list_devices
+
+    w = MainWindow(tmp_path / "ws", settings=settings, device_lister=lambda: list_devices(include_adb=False))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.run_panel.device.count() > 0, timeout=10_000)
+    w.open_model(demo_model)
+    w.run_panel.seconds.setValue(60)
+    w.start_run()
+    qtbot.waitUntil(lambda: w.runner.busy, timeout=5000)
+    qtbot.wait(500)
+    w.close()
+    assert not w.runner.busy
+    assert settings.value("recent") == [str(demo_model.resolve())]  # saved on close
+
+
+def test_bad_model_shows_one_line_error(qtbot, window, tmp_path) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    window.open_model(bad)
+    assert window.last_error is not None
+    assert window.last_error.text() == f"{bad}: not an ONNX model (extension .txt, expected .onnx)"
+    window.last_error.close()
+    window.run_panel.set_model(None)
+    window.start_run()  # no model: error, no run
+    assert "no model selected" in window.last_error.text() and not window.runner.busy
+
+
+def test_percentiles_drawn_match_run_stats(qtbot, window, demo_model) -> None:
+    w = window
+    w.open_model(demo_model)
+    result = _run(qtbot, w, runs=30)
+    qtbot.waitUntil(lambda: len(w.live.latency["measure"]) == 30, timeout=5000)
+    lat = w.live.latency["measure"].column("lat.measure")
+    assert np.isclose(np.median(lat), result.latency.p50_ms, rtol=1e-6)

@@ -1,0 +1,388 @@
+"""The workbench window: docks (devices, models, run), tabs (Live, Layers, Compare, History), menus.
+
+It only shows and wires. Every device, store and pass call goes through `TaskRunner` (pool) or
+`RunController` (the benchmark thread); core's events come back through `EventBridge` signals.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget,
+)
+
+from workbench.app.bridge import EventBridge
+from workbench.app.charts.live_chart import LiveChart
+from workbench.app.dialogs import show_error
+from workbench.app.widgets.compare_tab import CompareTab
+from workbench.app.widgets.devices_dock import DevicesPanel
+from workbench.app.widgets.history_tab import HistoryTab
+from workbench.app.widgets.layers_tab import LayersTab
+from workbench.app.widgets.models_dock import ModelsPanel
+from workbench.app.widgets.run_panel import RunPanel
+from workbench.app.widgets.tables import table_to_csv
+from workbench.app.workers import RunController, TaskFailure, TaskRunner
+from workbench.core.devices.base import Device
+from workbench.core.errors import WorkbenchError
+from workbench.core.events import LayersReady, Log, Progress, RunFinished, RunStarted
+from workbench.core.store import RunStore
+from workbench.core.types import BenchmarkResult, RunStatus
+from workbench.core.viewmodels.compare import check_selection
+from workbench.core.viewmodels.devices import DevicesViewModel
+from workbench.core.viewmodels.history import history_rows
+from workbench.core.viewmodels.layers import LayersViewModel
+from workbench.core.viewmodels.live import LiveRunModel
+from workbench.core.viewmodels.models import ModelsViewModel
+
+SETTINGS_VERSION = 1
+
+
+def result_summary(r: BenchmarkResult) -> str:
+    """The one paragraph under the progress bar after a run."""
+    if r.status != RunStatus.DONE:
+        return f"run #{r.run_id} {r.status.value}: {r.error}"
+    lat = r.latency
+    parts = [f"run #{r.run_id} done"]
+    if lat:
+        parts.append(f"p50 {lat.p50_ms:.3f} ms  p90 {lat.p90_ms:.3f} ms  p99 {lat.p99_ms:.3f} ms  (n={lat.count}, "
+                     f"cv {lat.cv:.2f})")
+    if r.memory.peak_rss_mb:
+        parts.append(f"peak RSS {r.memory.peak_rss_mb:.0f} MB")
+    if r.layers:
+        parts.append(f"{len(r.layers)} layers profiled")
+    return "\n".join(parts)
+
+
+class MainWindow(QMainWindow):
+    sig_run_loaded = Signal(int)
+    """A stored run was reopened into the Live and Layers tabs. Argument: run id."""
+
+    sig_compare_shown = Signal(list)
+    """The Compare tab was filled. Argument: run ids, baseline first."""
+
+    sig_history_loaded = Signal(int)
+    """The History table was refreshed. Argument: number of runs listed."""
+
+    def __init__(self, workspace: str | Path, settings: QSettings | None = None,
+                 device_lister: Callable[[], list[Device]] | None = None,
+                 variant_store_factory: Callable[[], Any] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Edge Workbench")
+        self.setObjectName("mainWindow")
+        self.workspace = Path(workspace)
+        self.settings = settings or QSettings("edge-workbench", "workbench")
+        self.store = RunStore(self.workspace)
+        if device_lister is None:
+            from workbench.core.devices.registry import list_devices
+
+            device_lister = list_devices
+        if variant_store_factory is None:
+            from workbench.core.passes.variants import VariantStore
+
+            variant_store_factory = lambda: VariantStore(self.workspace)  # noqa: E731
+        self.current_run_id: int | None = None
+        self.last_error: QMessageBox | None = None
+
+        # models and plumbing
+        self.live = LiveRunModel()
+        self.bridge = EventBridge(self.live, self)
+        self.tasks = TaskRunner(self)
+        self.runner = RunController(self)
+        self.devices_vm = DevicesViewModel(device_lister)
+        self.models_vm = ModelsViewModel(self._recent_from_settings())
+        self.layers_vm = LayersViewModel()
+
+        # views
+        self.chart = LiveChart(self.live)
+        self.layers_tab = LayersTab(self.layers_vm)
+        self.compare_tab = CompareTab()
+        self.history_tab = HistoryTab()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for w, name in ((self.chart, "Live"), (self.layers_tab, "Layers"), (self.compare_tab, "Compare"),
+                        (self.history_tab, "History")):
+            self.tabs.addTab(w, name)
+        self.setCentralWidget(self.tabs)
+        self.devices_panel = DevicesPanel(self.devices_vm, self.tasks)
+        self.models_panel = ModelsPanel(self.models_vm, self.tasks, variant_store_factory)
+        self.run_panel = RunPanel()
+        self.devices_dock = self._dock("Devices", self.devices_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.models_dock = self._dock("Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.run_dock = self._dock("Run", self.run_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.status_text = QLabel("ready")
+        self.statusBar().addWidget(self.status_text, 1)
+        self.statusBar().addPermanentWidget(QLabel(f"workspace: {self.workspace}"))
+
+        self._wire()
+        self._menus()
+        self._restore_settings()
+        self.chart.start()
+
+    # -- construction --------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _wire(self) -> None:
+        b = self.bridge
+        b.sig_run_started.connect(self._on_run_started)
+        b.sig_progress.connect(self._on_progress)
+        b.sig_log.connect(self._on_log)
+        b.sig_layers_ready.connect(self._on_layers_ready)
+        b.sig_run_finished.connect(self._on_run_finished)
+        self.runner.sig_busy_changed.connect(self.run_panel.set_busy)
+        self.runner.sig_crashed.connect(self._on_failure)
+        self.run_panel.sig_start.connect(lambda form: self.start_run())
+        self.run_panel.sig_stop.connect(self.stop_run)
+        self.devices_panel.sig_error.connect(self._on_failure)
+        self.devices_panel.sig_devices_changed.connect(self._devices_changed)
+        self.devices_panel.sig_selected.connect(
+            lambda s: s and self.run_panel.device.setCurrentText(s))
+        self.models_panel.sig_error.connect(self._on_failure)
+        self.models_panel.sig_model_selected.connect(self.run_panel.set_model)
+        self.models_panel.sig_recent_changed.connect(lambda r: self.settings.setValue("recent", r))
+        self.history_tab.sig_refresh.connect(self.refresh_history)
+        self.history_tab.sig_open.connect(self.open_run)
+        self.history_tab.sig_compare.connect(self.compare_runs)
+        self.layers_tab.sig_diff_requested.connect(self._diff_with)
+
+    def _menus(self) -> None:
+        def action(menu, text: str, slot, shortcuts: list[str] | None = None) -> QAction:
+            act = QAction(text, self)
+            if shortcuts:
+                act.setShortcuts([QKeySequence(s) for s in shortcuts])
+                act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            act.triggered.connect(slot)
+            menu.addAction(act)
+            self.addAction(act)
+            return act
+
+        file = self.menuBar().addMenu("&File")
+        action(file, "Open model…", self.models_panel.open_dialog, ["Ctrl+O"])
+        file.addSeparator()
+        action(file, "Export charts as PNG…", self._export_png)
+        action(file, "Export layer table as CSV…", self._export_layers_csv)
+        action(file, "Export run as JSON…", lambda: self._export_run("json"))
+        action(file, "Export run as Perfetto trace…", lambda: self._export_run("trace"))
+        file.addSeparator()
+        action(file, "Quit", self.close, ["Ctrl+Q"])
+        run = self.menuBar().addMenu("&Run")
+        self.start_action = action(run, "Start run", self.start_run, ["Ctrl+R"])
+        self.stop_action = action(run, "Stop run", self.stop_run, ["Esc", "Ctrl+."])
+        action(run, "Refresh devices", self.devices_panel.refresh, ["F5"])
+        view = self.menuBar().addMenu("&View")
+        for dock in (self.devices_dock, self.models_dock, self.run_dock):
+            view.addAction(dock.toggleViewAction())
+        action(view, "Follow newest data", lambda: self.chart.set_follow(True), ["F"])
+
+    # -- settings ------------------------------------------------------------------------------
+    def _recent_from_settings(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _restore_settings(self) -> None:
+        if int(self.settings.value("settings_version", 0) or 0) != SETTINGS_VERSION:
+            self.resize(1500, 950)  # layout saved by another version: start from the default
+            return
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window_state")
+        if state is not None:
+            self.restoreState(state)
+
+    def _save_settings(self) -> None:
+        self.settings.setValue("settings_version", SETTINGS_VERSION)
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
+        self.settings.setValue("recent", list(self.models_vm.recent))
+        self.settings.sync()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self.devices_vm.rows:
+            self.devices_panel.refresh()
+            self.refresh_history()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Cancel the run and wait for workers, so closing never leaves a runner or thread behind."""
+        self.chart.stop()
+        self._save_settings()
+        self.runner.shutdown()
+        self.tasks.shutdown()
+        self.store.close()
+
+    # -- runs ----------------------------------------------------------------------------------
+    def start_run(self) -> None:
+        if self.runner.busy:
+            return
+        form = self.run_panel.form()
+        try:
+            job = form.to_job()
+            device = self.devices_vm.devices.get(form.device or "")
+            if device is None:
+                raise WorkbenchError(f"device {form.device}: not in the device list (refresh devices)")
+        except WorkbenchError as exc:
+            self.report_error(exc)
+            return
+        self.tabs.setCurrentWidget(self.chart)
+        self.runner.start(device, job, self.store, self.bridge)
+
+    def stop_run(self) -> None:
+        if self.runner.busy:
+            self.runner.stop()
+            self.status_text.setText("stopping…")
+
+    def _on_run_started(self, ev: RunStarted) -> None:
+        self.current_run_id = ev.run_id
+        self.chart.set_follow(True)
+        self.layers_tab.set_layers([])
+        self.status_text.setText(f"run #{ev.run_id}: {Path(ev.model).name} on {ev.device}")
+
+    def _on_progress(self, p: Progress) -> None:
+        self.run_panel.show_progress(p)
+
+    def _on_log(self, log: Log) -> None:
+        self.status_text.setText(f"{log.level}: {log.message}")
+
+    def _on_layers_ready(self, ev: LayersReady) -> None:
+        self.layers_tab.set_layers(ev.layers, f"run #{ev.run_id}: {len(ev.layers)} layers")
+
+    def _on_run_finished(self, ev: RunFinished) -> None:
+        r = ev.result
+        self.run_panel.finished(result_summary(r))
+        self.status_text.setText(result_summary(r).replace("\n", "  |  "))
+        self.refresh_history()
+        if r.status == RunStatus.FAILED:
+            self.report_error(WorkbenchError(r.error or "the run failed"))
+
+    # -- errors --------------------------------------------------------------------------------
+    def report_error(self, exc: BaseException, details: str | None = None) -> None:
+        self.status_text.setText(f"error: {exc}")
+        self.last_error = show_error(self, exc, details)
+
+    def _on_failure(self, failure: TaskFailure) -> None:
+        self.report_error(failure.exc, failure.details)
+
+    # -- devices -------------------------------------------------------------------------------
+    def _devices_changed(self) -> None:
+        usable = [r.serial for r in self.devices_vm.rows if r.usable]
+        self.run_panel.set_devices(usable, self.devices_vm.selected)
+
+    # -- history / reopen / compare ------------------------------------------------------------
+    def refresh_history(self) -> None:
+        store = self.store
+
+        def done(runs: list[dict]) -> None:
+            rows = history_rows(runs)
+            self.history_tab.set_rows(rows)
+            self.layers_tab.set_diff_choices([(r.run_id, f"#{r.run_id} {r.cells[3]} {r.cells[4]}") for r in rows])
+            self.sig_history_loaded.emit(len(rows))
+
+        self.tasks.submit(store.list_runs, done, self._on_failure)
+
+    def open_run(self, run_id: int) -> None:
+        """Show a stored run as recorded: its telemetry and latencies, and its layers."""
+        store = self.store
+
+        def load() -> dict:
+            t, values = store.samples(run_id)
+            iters = store.iterations(run_id)
+            return dict(result=store.get_result(run_id), channels=store.channels(run_id), t=t, values=values,
+                        iterations=iters)
+
+        def done(d: dict) -> None:
+            starts = [x for x in (d["t"][:1].tolist() + [it.t_start for it in d["iterations"][:1]])]
+            t0 = min(starts) if starts else 0.0
+            self.live.load(d["channels"], d["t"], d["values"], d["iterations"], t0=t0)
+            self.chart.show_all()
+            r: BenchmarkResult = d["result"]
+            self.current_run_id = run_id
+            self.layers_tab.set_layers(r.layers, f"run #{run_id}: {len(r.layers)} layers")
+            self.run_panel.finished(result_summary(r))
+            self.status_text.setText(f"reopened run #{run_id} ({r.status.value}) from {Path(r.model).name}")
+            self.tabs.setCurrentWidget(self.chart)
+            self.sig_run_loaded.emit(run_id)
+
+        self.tasks.submit(load, done, self._on_failure)
+
+    def compare_runs(self, run_ids: list[int]) -> None:
+        try:
+            ids = check_selection(run_ids)
+        except WorkbenchError as exc:
+            self.report_error(exc)
+            return
+        store = self.store
+
+        def load() -> tuple[list, list]:
+            results = [store.get_result(i) for i in ids]
+            lats = [[it.latency_ms for it in store.iterations(i) if it.phase == "measure"] for i in ids]
+            return results, lats
+
+        def done(data: tuple[list, list]) -> None:
+            self.compare_tab.show_runs(*data)
+            self.tabs.setCurrentWidget(self.compare_tab)
+            self.sig_compare_shown.emit(ids)
+
+        self.tasks.submit(load, done, self._on_failure)
+
+    def _diff_with(self, other_id: int) -> None:
+        store = self.store
+        self.tasks.submit(lambda: store.layers(other_id),
+                          lambda layers: self.layers_tab.show_diff(layers, f"#{other_id}"), self._on_failure)
+
+    # -- export --------------------------------------------------------------------------------
+    def _ask_save(self, title: str, default: str, filt: str) -> Path | None:
+        path, _ = QFileDialog.getSaveFileName(self, title, str(self.workspace / default), filt)
+        return Path(path) if path else None
+
+    def _export_png(self) -> None:
+        out = self._ask_save("Export charts", f"run{self.current_run_id or ''}.png", "PNG images (*.png)")
+        if out:
+            try:
+                self.chart.save_png(out)
+                self.status_text.setText(f"wrote {out}")
+            except WorkbenchError as exc:
+                self.report_error(exc)
+
+    def _export_layers_csv(self) -> None:
+        out = self._ask_save("Export layer table", f"run{self.current_run_id or ''}-layers.csv", "CSV (*.csv)")
+        if out:
+            try:
+                table_to_csv(self.layers_tab.table, out)
+                self.status_text.setText(f"wrote {out}")
+            except WorkbenchError as exc:
+                self.report_error(exc)
+
+    def _export_run(self, fmt: str) -> None:
+        if self.current_run_id is None:
+            self.report_error(WorkbenchError("no run to export: run or reopen one first"))
+            return
+        run_id = self.current_run_id
+        out = self._ask_save(f"Export run #{run_id}", f"run{run_id}.{'json' if fmt == 'json' else 'trace.json'}",
+                             "JSON (*.json)")
+        if out:
+            self.export_run(run_id, fmt, out)
+
+    def export_run(self, run_id: int, fmt: str, out: Path) -> None:
+        from workbench.core.export import export_run
+
+        store = self.store
+        self.tasks.submit(lambda: export_run(store, run_id, fmt, out),
+                          lambda paths: self.status_text.setText("wrote " + ", ".join(map(str, paths))),
+                          self._on_failure)
+
+    # -- helpers for tests and bench -----------------------------------------------------------
+    def open_model(self, path: str | Path) -> None:
+        self.models_panel.open_path(path)
