@@ -74,3 +74,17 @@ def test_captured_smaps_rollup(phone_root: Path, tree) -> None:
     values = probe.read()
     assert values["mem.runner.pss"] == pytest.approx(150000 / 1024)
     assert values["mem.runner.uss"] == pytest.approx(130000 / 1024)
+
+
+def test_pss_is_read_at_most_every_interval(phone_root: Path, tree) -> None:
+    tree.write(phone_root, "/proc/77/statm", "100000 51200 300 1 0 400 0\n")
+    tree.write(phone_root, "/proc/77/smaps_rollup", "Rss: 204800 kB\nPss: 150000 kB\nPrivate_Dirty: 100 kB\n")
+    now = [50.0]
+    probe = MemoryProbe(str(phone_root), pss_interval_s=0.2, clock=lambda: now[0])
+    probe.watch_pid(77)
+    assert "mem.runner.pss" in probe.read()
+    now[0] += 0.1
+    values = probe.read()
+    assert "mem.runner.rss" in values and "mem.runner.pss" not in values  # missing, not a stale repeat
+    now[0] += 0.1
+    assert "mem.runner.pss" in probe.read()

@@ -1,4 +1,9 @@
-"""Per-core CPU load probe: % busy between two consecutive ticks, from /proc/stat."""
+"""Per-core CPU load probe: % busy between two consecutive ticks, from /proc/stat.
+
+/proc/stat counts in USER_HZ jiffies (10 ms on Linux), so a per-core figure over one tick is coarse
+at high rates: at 50 Hz a core's tick holds ~2 jiffies (0/50/100 %), at 100 Hz ~1. Averages over
+many ticks (the run's mean, `cpu.load.all` over many cores) stay right; charts may smooth.
+"""
 from __future__ import annotations
 
 from workbench.core.telemetry.probe import Probe

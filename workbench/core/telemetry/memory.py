@@ -4,11 +4,18 @@ Read from /proc directly, the same files psutil's `memory_info`/`memory_full_inf
 (`statm`, `smaps_rollup`), so the probe works on a captured tree and costs one pread per file and
 tick with no process scan. PSS and USS come from `smaps_rollup`, which needs ptrace rights over the
 process; when denied only RSS is reported (`statm` is world-readable).
+
+`smaps_rollup` walks the process's page tables, so its cost grows with RSS (about 0.6-1.6 ms per read
+for a 75 MB process on the dev VM, against 2 us for `statm`). It is therefore read at most every
+`pss_interval_s` (default 0.2 s): PSS/USS keys are simply missing on the ticks in between (never
+repeated stale values), while RSS and system memory are read every tick.
 """
 from __future__ import annotations
 
 import os
 import threading
+import time
+from typing import Callable
 
 from workbench.core.telemetry.probe import Probe
 from workbench.core.telemetry.sysfs import KernelFile, read_text, under
@@ -68,8 +75,13 @@ class MemoryProbe(Probe):
     id = "memory"
     title = "Memory"
 
-    def __init__(self, root: str = "/") -> None:
+    def __init__(
+        self, root: str = "/", pss_interval_s: float = 0.2, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.root = root
+        self.pss_interval_s = pss_interval_s
+        self.clock = clock
+        self._last_rollup: float | None = None
         self._meminfo_path = under(root, "/proc/meminfo")
         self._meminfo = KernelFile(self._meminfo_path)
         self._page = float(os.sysconf("SC_PAGE_SIZE")) if hasattr(os, "sysconf") else 4096.0
@@ -110,6 +122,7 @@ class MemoryProbe(Probe):
                     fh.close()
             self._pid = pid
             self._rollup_denied = False
+            self._last_rollup = None
             if pid is None:
                 self._statm = self._rollup = None
             else:
@@ -130,7 +143,10 @@ class MemoryProbe(Probe):
             fields = (statm.read() or "").split()
             if len(fields) >= 2 and fields[1].isdigit():
                 out["mem.runner.rss"] = int(fields[1]) * self._page / MB
-            if rollup is not None and not self._rollup_denied:
+            now = self.clock()
+            due = self._last_rollup is None or now - self._last_rollup >= self.pss_interval_s
+            if rollup is not None and not self._rollup_denied and due:
+                self._last_rollup = now
                 text = rollup.read()
                 if text is None and out.get("mem.runner.rss") is not None:
                     # statm read fine but smaps_rollup did not: access denied, stop trying each tick.
