@@ -1,0 +1,171 @@
+"""cpufreq policies and thermal zones from `path: value` dumps of sysfs.
+
+The host asks the device once for `for f in <files>; do echo "$f: $(cat $f 2>&1)"; done` and reads
+what came back; files the shell user may not read ("Permission denied") or that this kernel lacks are
+reported as problems and simply absent from the result.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from workbench.core.adb.android_text import FileValue, is_uint, parse_path_dump, to_int
+
+_POLICY_DIR = re.compile(r"/(policy\d+)$|/(cpu\d+)/cpufreq$")
+_ZONE_DIR = re.compile(r"/thermal_zone(\d+)$")
+
+
+@dataclass
+class CpufreqPolicy:
+    """One frequency domain. Frequencies are kHz as the kernel gives them; None where unreadable."""
+
+    name: str  # policy0, or cpu0 on kernels without policy dirs
+    cpus: list[int] = field(default_factory=list)
+    cur_khz: int | None = None
+    min_khz: int | None = None
+    max_khz: int | None = None
+    hw_min_khz: int | None = None
+    hw_max_khz: int | None = None
+    available_khz: list[int] = field(default_factory=list)
+    governor: str | None = None
+    unreadable: list[str] = field(default_factory=list)  # file names the shell may not read
+
+
+@dataclass
+class Cpufreq:
+    policies: list[CpufreqPolicy] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def parse_cpu_list(text: str) -> list[int]:
+    """'0 1 2 3' or '0-3,6' -> [0, 1, 2, 3(, 6)]; junk tokens are skipped."""
+    out: list[int] = []
+    for tok in text.replace(",", " ").split():
+        lo, dash, hi = tok.partition("-")
+        if is_uint(lo) and not dash:
+            out.append(int(lo))
+        elif is_uint(lo) and is_uint(hi) and int(hi) >= int(lo) and int(hi) - int(lo) < 4096:
+            out.extend(range(int(lo), int(hi) + 1))
+    return sorted(set(out))
+
+
+def parse_cpufreq_dump(text: str) -> Cpufreq:
+    """Group a dump of /sys/devices/system/cpu/cpufreq/policy*/* (or cpu*/cpufreq/*) by policy."""
+    files, problems = parse_path_dump(text)
+    out = Cpufreq(problems=problems)
+    by_dir: dict[str, CpufreqPolicy] = {}
+    for path, fv in files.items():
+        directory, _, fname = path.rpartition("/")
+        m = _POLICY_DIR.search(directory)
+        if not m:
+            continue
+        pol = by_dir.setdefault(directory, CpufreqPolicy(name=m.group(1) or m.group(2)))
+        _apply_cpufreq_file(pol, fname, fv)
+    out.policies = sorted(by_dir.values(), key=lambda p: (p.cpus[:1] or [1 << 30], p.name))
+    for pol in out.policies:
+        if pol.cur_khz is None:
+            out.problems.append(f"{pol.name}: current frequency unreadable")
+    return out
+
+
+def _apply_cpufreq_file(pol: CpufreqPolicy, fname: str, fv: FileValue) -> None:
+    if not fv.ok or fv.text is None:
+        pol.unreadable.append(fname)
+        return
+    text = fv.text
+    if fname in ("related_cpus", "affected_cpus"):
+        if fname == "related_cpus" or not pol.cpus:
+            pol.cpus = parse_cpu_list(text)
+    elif fname == "scaling_cur_freq":
+        pol.cur_khz = to_int(text)
+    elif fname == "cpuinfo_cur_freq" and pol.cur_khz is None:
+        pol.cur_khz = to_int(text)
+    elif fname == "scaling_min_freq":
+        pol.min_khz = to_int(text)
+    elif fname == "scaling_max_freq":
+        pol.max_khz = to_int(text)
+    elif fname == "cpuinfo_min_freq":
+        pol.hw_min_khz = to_int(text)
+    elif fname == "cpuinfo_max_freq":
+        pol.hw_max_khz = to_int(text)
+    elif fname == "scaling_available_frequencies":
+        pol.available_khz = sorted({int(t) for t in text.split() if is_uint(t)})
+    elif fname == "scaling_governor":
+        pol.governor = text.split()[0] if text.split() else None
+
+
+def thermal_celsius(raw: int) -> float | None:
+    """Kernel thermal value -> degrees C, None when the zone is off or the value is impossible.
+
+    The ABI says millidegrees, and nearly every zone follows it. Some vendor drivers (old Qualcomm
+    tsens, several PMIC and battery zones) report whole degrees or decidegrees; these are told apart by
+    magnitude: |raw| < 200 is taken as degrees, 200..999 as decidegrees, else millidegrees. Exactly 0 is
+    what disabled/virtual zones return and is treated as "no reading"; below -40 C (e.g. -273000
+    for an unconnected sensor) or above 200 C is not a real phone temperature.
+    """
+    scale = thermal_scale(raw)
+    return thermal_value(raw, scale) if scale is not None else None
+
+
+def thermal_scale(raw: int) -> float | None:
+    """Divisor for a zone, decided from one non-zero reading (None for 0, which decides nothing)."""
+    a = abs(raw)
+    if a == 0:
+        return None
+    return 1000.0 if a >= 1000 else 10.0 if a >= 200 else 1.0
+
+
+def thermal_value(raw: int, scale: float) -> float | None:
+    """raw / scale in C, or None for 0 (zone off) and for values no phone reaches (< -40 or > 200 C)."""
+    if raw == 0:
+        return None
+    c = raw / scale
+    return c if -40.0 <= c <= 200.0 else None
+
+
+@dataclass
+class ThermalZone:
+    index: int
+    type: str | None
+    temp_c: float | None
+    raw: int | None = None
+    mode: str | None = None  # enabled / disabled where the kernel exposes it
+    error: str | None = None  # errno text when temp could not be read
+
+    @property
+    def valid(self) -> bool:
+        return self.temp_c is not None and self.mode != "disabled"
+
+
+@dataclass
+class ThermalZones:
+    zones: list[ThermalZone] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def parse_thermal_dump(text: str) -> ThermalZones:
+    """A dump of /sys/class/thermal/thermal_zone*/{type,temp[,mode]} -> zones in index order."""
+    files, problems = parse_path_dump(text)
+    out = ThermalZones(problems=problems)
+    zones: dict[int, ThermalZone] = {}
+    for path, fv in files.items():
+        directory, _, fname = path.rpartition("/")
+        m = _ZONE_DIR.search(directory)
+        if not m:
+            continue
+        idx = int(m.group(1))
+        zone = zones.setdefault(idx, ThermalZone(index=idx, type=None, temp_c=None))
+        if fname == "type":
+            zone.type = fv.text.strip() if fv.ok and fv.text else None
+        elif fname == "temp":
+            if not fv.ok:
+                zone.error = fv.error
+                continue
+            zone.raw = to_int(fv.text)
+            zone.temp_c = thermal_celsius(zone.raw) if zone.raw is not None else None
+            if zone.raw is None:
+                out.problems.append(f"thermal_zone{idx}/temp is not a number: {fv.text!r:.40}")
+        elif fname == "mode" and fv.ok and fv.text:
+            zone.mode = fv.text.strip()
+    out.zones = [zones[i] for i in sorted(zones)]
+    return out
