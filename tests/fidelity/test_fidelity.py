@@ -145,3 +145,27 @@ def test_demo_models_identity_fidelity(store, path):
     assert "error" not in v.fidelity, v.fidelity
     s = v.fidelity["vs_parent"]["summary"]
     assert s["cosine"] == 1.0 and s["snr_db"] == "inf"
+
+
+def test_macs_of_fused_ops_use_runtime_shapes_when_inference_cannot():
+    """ORT's com.microsoft FusedConv has no ONNX shape inference: its shapes come from one real run."""
+    w = onnx.numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "w")
+    node = helper.make_node("FusedConv", ["x", "w"], ["y"], domain="com.microsoft", activation="Relu", pads=[1, 1, 1, 1])
+    g = helper.make_graph([node], "fused", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "H", "W"])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)], ir_version=8)
+    rep = count_macs(m, shapes={"x": [1, 3, 10, 12]})
+    assert rep.unknown == [] and rep.per_op == {"FusedConv": 4 * 10 * 12 * 27}
+
+
+def test_pinned_variant_shapes_drive_the_generated_inputs(tmp_path):
+    dyn = small_cnn(tmp_path / "dyn.onnx", dynamic_spatial=True)
+    m = onnx.load(str(dyn))
+    for d, v in zip(m.graph.input[0].type.tensor_type.shape.dim, (2, 3, 40, 48)):
+        d.ClearField("dim_param")
+        d.dim_value = v
+    pinned = tmp_path / "pinned.onnx"
+    onnx.save(m, str(pinned))
+    rep = fid.measure(pinned, dyn, dyn, samples=2)
+    assert rep.inputs["image"]["shape"] == [2, 3, 40, 48]
+    assert rep.vs_root["summary"]["cosine"] == 1.0 and rep.vs_parent["summary"]["top1"] == 1.0

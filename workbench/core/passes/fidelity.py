@@ -318,6 +318,10 @@ def measure(variant: onnx.ModelProto | Path, parent: onnx.ModelProto | Path, roo
             shapes: dict[str, list[int]] | None = None) -> FidelityReport:
     """Compare `variant` with `parent` and `root` on the same inputs (generated from the root's signature)."""
     root_proto = root if isinstance(root, onnx.ModelProto) else onnx.load(str(root), load_external_data=False)
+    var_proto = variant if isinstance(variant, onnx.ModelProto) else onnx.load(str(variant), load_external_data=False)
+    # A variant with pinned shapes (fix-shape) dictates them: the dynamic root accepts them as well.
+    pinned = {n: d for n, _, d in input_signature(var_proto) if d and all(isinstance(x, int) and x > 0 for x in d)}
+    shapes = {**pinned, **(shapes or {})}
     source = "folder" if inputs_dir else "generated"
     feeds = load_inputs(inputs_dir, root_proto) if inputs_dir else generate_inputs(root_proto, samples, seed, shapes)
     got = run_model(variant, feeds)

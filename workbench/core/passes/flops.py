@@ -1,8 +1,9 @@
-"""Count multiply-accumulates of Conv/Gemm/MatMul (and their quantized forms) from static shapes.
+"""Count multiply-accumulates of Conv/Gemm/MatMul (and their quantized/fused forms) from shapes.
 
 Channel pruning claims "fewer FLOPs"; this makes the claim checkable. Dynamic dims are first fixed
 (batch 1, 224 spatial, 16 tokens, or caller-given shapes), then onnx shape inference gives every
-tensor's shape. Nodes whose shapes stay unknown are listed, not guessed.
+tensor's shape; shapes it cannot derive are read from one onnxruntime run at that fixed shape.
+Nodes whose shapes stay unknown are listed, not guessed.
 """
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from onnx import ModelProto, shape_inference
 from workbench.core.passes.fidelity import _elem_np, _resolve_shape, input_signature
 from workbench.core.passes.onnx_helpers import graph_inputs, iter_graphs
 
-CONV_OPS = {"Conv", "QLinearConv", "ConvInteger"}
-MATMUL_OPS = {"MatMul", "QLinearMatMul", "MatMulInteger", "MatMulNBits"}
+# Quantized and onnxruntime-fused forms count like their float originals, so variants compare fairly.
+CONV_OPS = {"Conv", "QLinearConv", "ConvInteger", "FusedConv", "NhwcConv"}
+MATMUL_OPS = {"MatMul", "QLinearMatMul", "MatMulInteger", "FusedMatMul", "DynamicQuantizeMatMul", "MatMulIntegerToFloat"}
+GEMM_OPS = {"Gemm", "QGemm", "FusedGemm"}
 
 
 @dataclass
@@ -86,7 +89,7 @@ def _node_macs(node: onnx.NodeProto, shapes: dict[str, list[int] | None]) -> int
             return None
         # y = [N, Cout, *spatial]; w = [Cout, Cin/group, *kernel]: each output element costs Cin/g * prod(k)
         return int(np.prod(y, dtype=np.int64) * np.prod(w[1:], dtype=np.int64))
-    if op == "Gemm":
+    if op in GEMM_OPS:
         a, y = shapes.get(node.input[0]), shapes.get(node.output[0])
         if not a or not y or len(a) != 2:
             return None
@@ -96,9 +99,47 @@ def _node_macs(node: onnx.NodeProto, shapes: dict[str, list[int] | None]) -> int
         a, y = shapes.get(node.input[0]), shapes.get(node.output[0])
         if not a or y is None:
             return None
-        k = a[-1]
+        k = a[-2] if op == "FusedMatMul" and _attr(node, "transA", 0) and len(a) >= 2 else a[-1]
         return int(np.prod(y, dtype=np.int64) * k) if y else int(k)
     return 0
+
+
+COUNTED = CONV_OPS | MATMUL_OPS | GEMM_OPS
+
+
+def _needed(model: ModelProto) -> list[str]:
+    """Main-graph tensors whose shapes the counted ops need (activation input and output)."""
+    names = []
+    for node in model.graph.node:
+        if node.op_type in COUNTED:
+            names += [node.input[0], node.output[0]]
+    return names
+
+
+def _runtime_shapes(model: ModelProto, shapes: dict[str, list[int]], names: list[str]) -> dict[str, list[int]]:
+    """Shapes that static inference could not derive (Reshape from computed shapes, custom ops), read by
+    running the model once in onnxruntime with those tensors exposed as extra outputs."""
+    import onnxruntime as ort
+
+    from workbench.core.passes.fidelity import generate_inputs
+
+    m = ModelProto()
+    m.CopyFrom(model)
+    have = {o.name for o in m.graph.output}
+    for n in dict.fromkeys(names):
+        if n and n not in have:
+            m.graph.output.append(onnx.ValueInfoProto(name=n))
+    so = ort.SessionOptions()
+    so.log_severity_level = 4
+    so.intra_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # keep every tensor
+    try:
+        sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        feed = generate_inputs(model, samples=1, shapes=shapes)[0]
+        outs = sess.run(None, feed)
+    except Exception:  # noqa: BLE001 - leave those nodes as unknown rather than guess
+        return {}
+    return {o.name: list(v.shape) for o, v in zip(sess.get_outputs(), outs) if hasattr(v, "shape")}
 
 
 def count_macs(model: ModelProto, shapes: dict[str, list[int]] | None = None) -> FlopReport:
@@ -109,10 +150,13 @@ def count_macs(model: ModelProto, shapes: dict[str, list[int]] | None = None) ->
     except Exception:  # noqa: BLE001 - custom ops can stop inference; count what we can
         inferred = fixed
     table = _shape_table(inferred)
+    missing = [n for n in _needed(inferred) if table.get(n) is None]
+    if missing:
+        table.update(_runtime_shapes(fixed, chosen, missing))
     rep = FlopReport(input_shapes=chosen)
     for g in iter_graphs(inferred):
         for node in g.node:
-            if node.op_type not in CONV_OPS | MATMUL_OPS | {"Gemm"}:
+            if node.op_type not in COUNTED:
                 continue
             macs = _node_macs(node, table)
             label = node.name or node.output[0]
