@@ -94,12 +94,14 @@ class ThermalSwitch(_Strict):
 
 
 class LatencySwitch(_Strict):
-    """Switch to `light` when the p90 of the last `window` calls exceeds `switch_above_ms`."""
+    """Switch to `light` when the p90 of the last `window` calls exceeds `switch_above_ms`; stay on it at
+    least `min_dwell_s` (light is always fast, so without a dwell the policy would flap straight back)."""
 
     kind: Literal["latency"] = "latency"
     heavy: str
     light: str
     window: int = Field(default=20, ge=1)
+    min_dwell_s: float = Field(default=30.0, ge=0)
     switch_above_ms: float = Field(gt=0)
     switch_back_below_ms: float = Field(gt=0)
 
