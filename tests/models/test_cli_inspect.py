@@ -28,7 +28,7 @@ def run(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
 
 @pytest.fixture
 def wide_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Line wrapping of the error line is the guard's business (see the xfail tests below); pin it out here.
+    """Line wrapping of the error line is the guard's business (tested below at 80 columns); pin it out here.
 
     `_width` rather than the `width` setter, so monkeypatch restores rich's auto-detection afterwards.
     """
@@ -58,8 +58,6 @@ def test_console_script_end_to_end(bad_files: dict[str, tuple[Path, str]]) -> No
     assert proc.stderr.count("\n") == 1 and fragment in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="workbench/cli/common.py guard lets rich wrap the error at the console width; "
-                                       "fix: err_console.print(..., soft_wrap=True)")
 def test_long_error_stays_one_line_at_80_columns(bad_files: dict[str, tuple[Path, str]],
                                                  monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,8 +67,6 @@ def test_long_error_stays_one_line_at_80_columns(bad_files: dict[str, tuple[Path
     assert rc == 2 and len(err.strip().splitlines()) == 1, err
 
 
-@pytest.mark.xfail(strict=True, reason="workbench/cli/common.py guard prints str(exc) as rich markup, so '[draft]' "
-                                       "in a path vanishes; fix: rich.markup.escape(str(exc))")
 def test_brackets_in_path_survive(tmp_path: Path, wide_errors: None, monkeypatch: pytest.MonkeyPatch,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "[draft]").mkdir()

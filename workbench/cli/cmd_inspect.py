@@ -105,10 +105,15 @@ def register(group: click.Group) -> None:
     @group.command("demo-models")
     @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
                   help="Write fresh copies of all demo models here (default: list, generating missing ones).")
-    def demo_models_cmd(out: Path | None) -> None:
+    @click.option("--path", "path_of", metavar="NAME", help="Print only the file path of demo model NAME (for scripts).")
+    def demo_models_cmd(out: Path | None, path_of: str | None) -> None:
         """List the bundled demo models (generated on first use), or write them to --out."""
         from workbench.core.models import demo_model_path, inspect_model, list_demo_models, write_demo_models
         from workbench.core.models.resources import DEMO_MODELS_DIR
+
+        if path_of:
+            click.echo(str(demo_model_path(path_of)))
+            return
 
         paths = write_demo_models(out) if out else [demo_model_path(n) for n in list_demo_models()]
         table = Table(title=f"Demo models ({out or DEMO_MODELS_DIR})", title_justify="left", show_edge=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from workbench.core.errors import WorkbenchError
 
@@ -45,5 +46,5 @@ def run_cli_guarded(group: click.Group) -> int:
     except WorkbenchError as exc:
         if debug:
             raise
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return 2
