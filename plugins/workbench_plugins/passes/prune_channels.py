@@ -243,7 +243,7 @@ class PruneChannelsPass(Pass):
         _graph.check_loads(out, self.id)
         macs_after = _graph.conv_macs(out)
         notes.insert(0, f"pruned {pruned} channel group(s), left {skipped}; removed {removed_total} channels; "
-                        f"Conv MACs {macs_before / 1e6:.1f}M -> {macs_after / 1e6:.1f}M (at 224x224, batch 1); "
+                        f"Conv MACs {macs_before / 1e6:.1f}M -> {macs_after / 1e6:.1f}M (batch 1, dynamic H/W = 224); "
                         "accuracy needs fine-tuning")
         return PassOutput(out, notes=notes, metrics={
             "macs_before": float(macs_before), "macs_after": float(macs_after),
@@ -253,8 +253,9 @@ class PruneChannelsPass(Pass):
 
     @staticmethod
     def _shared_weights(tracer: _Tracer, g: _Group) -> str | None:
-        names = [n.input[i] for n in (*g.sources.values(), *g.depthwise.values(), *g.sinks.values())
-                 for i in (1, 2) if i < len(n.input) and n.input[i]] + sorted(g.params)
+        nodes = {**g.sinks, **g.depthwise, **g.sources}  # a Conv can be source and sink of one group
+        names = [n.input[i] for n in nodes.values() for i in (1, 2) if i < len(n.input) and n.input[i]]
+        names += sorted(g.params)
         for name in names:
             if tracer.counts.get(name, 0) != 1 or names.count(name) > 1:
                 return f"initializer {name} is shared"
