@@ -9,7 +9,8 @@ and may change. Plugin kinds and their entry point groups:
 - `workbench.runners`, `workbench.tuners`  a class or callable (no shared base class yet)
 
 `onnx_helpers` holds the graph utilities passes share (all graphs incl. subgraphs, Constant nodes to
-initializers, opset upgrade, deterministic serialization, weight precision checks).
+initializers, opset upgrade, deterministic serialization, weight precision checks); `count_macs`
+gives Conv/Gemm/MatMul MACs at a fixed input shape, for passes that claim fewer FLOPs.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from workbench.core.passes.base import (
     SearchSpace,
 )
 from workbench.core.passes.fidelity import EvalContext, Evaluator, generate_inputs, load_inputs
+from workbench.core.passes.flops import FlopReport, count_macs
 from workbench.core.plugins import GROUPS as PLUGIN_GROUPS
 from workbench.core.plugins import PluginManifest
 from workbench.core.telemetry.probe import Probe
@@ -42,6 +44,7 @@ __all__ = [
     "Dimension",
     "EvalContext",
     "Evaluator",
+    "FlopReport",
     "FloatRange",
     "InputSpecError",
     "IntRange",
@@ -57,6 +60,7 @@ __all__ = [
     "Sample",
     "SearchSpace",
     "WorkbenchError",
+    "count_macs",
     "generate_inputs",
     "load_inputs",
     "onnx_helpers",

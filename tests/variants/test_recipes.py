@@ -104,3 +104,14 @@ def test_cli_errors(store, cnn):
     assert isinstance(res.exception, InvalidParams)
     res = CliRunner().invoke(cli, ["--workspace", ws, "variant", str(cnn)])
     assert res.exit_code == 2 and "exactly one of --pass or --recipe" in res.output
+
+
+def test_cli_passes_lists_schema_and_broken(sample_plugin):
+    from workbench.cli import cli
+
+    res = CliRunner().invoke(cli, ["passes", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["id"]: r for r in json.loads(res.output)}
+    assert rows["sample-scale"]["params"] == "factor=1.1, min_rank=2" and rows["sample-scale"]["search"] == ["factor"]
+    assert rows["sample-half"]["precision"] == "fp16"
+    assert not rows["sample-broken"]["ok"] and "ImportError" in rows["sample-broken"]["error"]

@@ -9,9 +9,10 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -19,11 +20,14 @@ from rich.table import Table
 from rich.tree import Tree
 
 from workbench.cli.common import CliContext, console, err_console
-from workbench.core.errors import WorkbenchError
-from workbench.core.passes.base import PassContext, PassRefused
-from workbench.core.passes.recipes import Recipe, RecipeStep, apply_recipe, load_recipe
-from workbench.core.passes.registry import get_pass, parse_cli_params, pass_statuses, schema_summary
-from workbench.core.passes.variants import Variant, VariantStore, determinism_check, iter_tree
+
+if TYPE_CHECKING:
+    from workbench.core.passes.base import PassContext
+    from workbench.core.passes.recipes import RecipeStep
+    from workbench.core.passes.variants import Variant, VariantStore
+
+# Core pass modules pull in onnx/onnxruntime/pydantic; they are imported inside the commands so
+# `workbench --help` and unrelated commands do not pay for them.
 
 
 def _size(n: int) -> str:
@@ -56,11 +60,22 @@ def _fid(v: Variant, which: str = "vs_parent") -> str:
 
 
 def _params(v: Variant) -> str:
-    return ", ".join(f"{k}={val}" for k, val in sorted(v.params.items())) if v.params else ""
+    """Only the parameters that differ from the pass's defaults (all of them if the pass is gone)."""
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.passes.registry import get_pass
+
+    try:
+        defaults = get_pass(v.pass_id).Params().model_dump(mode="json")
+    except (WorkbenchError, ValueError):  # pass uninstalled, or it has required params
+        defaults = {}
+    return ", ".join(f"{k}={val}" for k, val in sorted(v.params.items()) if defaults.get(k, object()) != val)
 
 
 def _label(v: Variant) -> str:
-    return v.name if v.is_root else f"{v.pass_id}" + (f"({_params(v)})" if v.params else "")
+    if v.is_root:
+        return v.name
+    shown = _params(v)
+    return f"{v.pass_id}({shown})" if shown else str(v.pass_id)
 
 
 def _run_cancellable(work: Callable[[PassContext | None, Callable[[float, float | None, str], None]], Any],
@@ -143,6 +158,11 @@ def register(group: click.Group) -> None:
             raise click.UsageError("--param needs --pass (recipes carry their own params)")
         if bool(evaluator) != bool(dataset):
             raise click.UsageError("--evaluator and --dataset go together")
+        from workbench.core.passes.base import PassContext, PassRefused
+        from workbench.core.passes.recipes import Recipe, RecipeStep, apply_recipe, load_recipe
+        from workbench.core.passes.registry import get_pass, parse_cli_params
+        from workbench.core.passes.variants import VariantStore
+
         store = VariantStore(obj.workspace_dir())
         start = store.resolve(model)
         if pass_id:
@@ -152,12 +172,13 @@ def register(group: click.Group) -> None:
             rec = load_recipe(recipe)
 
         def work(cancel: threading.Event, progress: Callable) -> list[tuple[Variant, bool]]:
-            def make_ctx(i: int, step: RecipeStep) -> PassContext:
-                wd = store.workspace / "tmp" / f"step{i}"
-                return PassContext(work_dir=wd, progress=lambda d, t, m: progress(d, t, f"[{i}/{len(rec.steps)}] {step.pass_id} {m}"),
-                                   cancel=cancel, calibration_dir=calib)
+            with tempfile.TemporaryDirectory(prefix="variant-", dir=store.workspace) as tmp:
+                def make_ctx(i: int, step: RecipeStep) -> PassContext:
+                    label = f"[{i}/{len(rec.steps)}] {step.pass_id}"
+                    return PassContext(work_dir=Path(tmp) / f"step{i}", cancel=cancel, calibration_dir=calib,
+                                       progress=lambda d, t, m: progress(d, t, f"{label} {m}"))
 
-            return apply_recipe(store, start, rec, make_ctx=make_ctx, samples=samples, inputs_dir=inputs_dir)
+                return apply_recipe(store, start, rec, make_ctx=make_ctx, samples=samples, inputs_dir=inputs_dir)
 
         try:
             made = _run_cancellable(work, f"deriving from {start.short}")
@@ -177,6 +198,8 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def variants(obj: CliContext, model: str | None, as_json: bool) -> None:
         """Show variant trees (all roots, or the tree MODEL belongs to): size, params, fidelity, sha."""
+        from workbench.core.passes.variants import VariantStore, iter_tree
+
         store = VariantStore(obj.workspace_dir())
         if model:
             v = store.resolve(model)
@@ -211,6 +234,10 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def passes(obj: CliContext, check_model: Path | None, calib: Path | None, as_json: bool) -> None:
         """List installed passes with their parameters (and optionally check they are deterministic)."""
+        from workbench.core.errors import WorkbenchError
+        from workbench.core.passes.registry import pass_statuses, schema_summary
+        from workbench.core.passes.variants import VariantStore, determinism_check
+
         rows = []
         for st in pass_statuses():
             m = st.manifest
