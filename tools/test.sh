@@ -21,7 +21,7 @@ fi
 
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q --upgrade pip "setuptools>=70.1" wheel
 .venv/bin/python -m pip install -q -e ".[test]"
 # A sample third-party plugin, installed through its own entry points like any user's plugin would be.
 if [ -f tests/plugins/sample_plugin/pyproject.toml ]; then
