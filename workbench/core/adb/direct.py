@@ -192,7 +192,7 @@ class DirectLink(AdbLink):
 
         try:
             self._dev.connect(rsa_keys=[signer], transport_timeout_s=self.io_timeout, auth_timeout_s=auth_timeout_s,
-                              read_timeout_s=max(auth_timeout_s, self.io_timeout), auth_callback=_prompt)
+                              read_timeout_s=auth_timeout_s, auth_callback=_prompt)
         except X.AdbTimeoutError as exc:
             self._dev.close()
             if prompted.is_set():

@@ -13,12 +13,14 @@ Contract for every implementation:
 """
 from __future__ import annotations
 
+import shlex
 import stat as _stat
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from workbench.core.errors import DeviceError
 from workbench.core.types import DeviceState
 
 ProgressFn = Callable[[float, float | None], None]  # (bytes done, bytes total)
@@ -126,6 +128,25 @@ class AdbLink(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection; further calls raise DeviceDisconnected."""
+
+    # ---- small conveniences built on shell(); every remote path is shlex-quoted
+    def sha256(self, remote: str, timeout: float = 60.0) -> str | None:
+        """The remote file's sha256 (toybox `sha256sum`), or None if it does not exist."""
+        res = self.shell(f"sha256sum {shlex.quote(remote)} 2>/dev/null", timeout)
+        first = res.stdout.split()
+        digest = first[0] if first else ""
+        return digest if len(digest) == 64 and all(c in "0123456789abcdef" for c in digest) else None
+
+    def makedirs(self, remote: str, timeout: float = 30.0) -> None:
+        res = self.shell(f"mkdir -p {shlex.quote(remote)}", timeout)
+        if not res.ok:
+            raise DeviceError(self.serial, f"mkdir -p {remote} failed: {(res.stderr or res.stdout).strip()}")
+
+    def remove(self, remote: str, timeout: float = 30.0) -> None:
+        """Delete a remote file (no error if it is already gone)."""
+        res = self.shell(f"rm -f {shlex.quote(remote)}", timeout)
+        if not res.ok:
+            raise DeviceError(self.serial, f"rm {remote} failed: {(res.stderr or res.stdout).strip()}")
 
     def __enter__(self) -> "AdbLink":
         return self
