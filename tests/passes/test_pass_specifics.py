@@ -5,7 +5,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from onnx import TensorProto, numpy_helper
+from onnx import TensorProto
 
 from workbench.api import ModelError, PassContext, PassRefused
 from workbench_plugins.passes import _data
