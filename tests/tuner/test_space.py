@@ -10,8 +10,10 @@ from workbench.core.tuner.space import SpaceError, TrialConfig, TuningSpace, loa
 
 def test_yaml_space_with_range_expands_and_resolves_paths(tmp_path):
     f = tmp_path / "space.yaml"
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "m8.onnx").write_bytes(b"")
     f.write_text(
-        "variants: {fp32: m.onnx, int8: sub/m8.onnx}\nreference: fp32\n"
+        "variants: {fp32: 3f2a9c, int8: sub/m8.onnx}\nreference: fp32\n"
         "resolutions: {low: 128, high: 224, step: 32}\nthreads: [1, 2]\nspin: [false, true]\n"
         "constraints: {p90_ms: 20, min_fidelity: 0.99}\n")
     space = load_space(f)
@@ -19,6 +21,7 @@ def test_yaml_space_with_range_expands_and_resolves_paths(tmp_path):
     assert axes["resolution"] == [128, 160, 192, 224]
     assert axes["variant"] == ["fp32", "int8"]
     assert space.variants["int8"] == str(tmp_path / "sub" / "m8.onnx")
+    assert space.variants["fp32"] == "3f2a9c"  # a variant id, resolved later by the variant store
     assert space.size() == 2 * 4 * 1 * 2 * 1 * 2 == len(space.configs())
     assert len(set(space.configs())) == space.size()
 

@@ -188,7 +188,7 @@ class TrialConfig:
 
 
 def load_space(path: str | Path) -> TuningSpace:
-    """Read a space from .json/.yaml; relative variant paths are resolved against the file's folder."""
+    """Read a space from .json/.yaml; variant paths that exist relative to the file are made absolute."""
     p = Path(path)
     try:
         text = p.read_text()
@@ -202,7 +202,9 @@ def load_space(path: str | Path) -> TuningSpace:
     if not isinstance(raw, dict):
         raise SpaceError(str(p), "top level must be a mapping")
     space = parse_space(raw, source=str(p))
-    resolved = {k: str((p.parent / v) if not Path(v).is_absolute() else Path(v)) for k, v in space.variants.items()}
+    # paths are relative to the space file; anything else (a variant id) is kept as written
+    resolved = {k: str(p.parent / v) if not Path(v).is_absolute() and (p.parent / v).exists() else v
+                for k, v in space.variants.items()}
     return space.model_copy(update={"variants": resolved})
 
 
