@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v adb >/dev/null || need_apt+=(adb)
 command -v busybox >/dev/null || need_apt+=(busybox)
+command -v mksh >/dev/null || need_apt+=(mksh)
 command -v Xvfb >/dev/null || need_apt+=(xvfb)
 # Qt's xcb platform libraries (for screenshots under Xvfb); offscreen tests need only libEGL/fontconfig.
 for lib in libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libusb-1.0-0; do
