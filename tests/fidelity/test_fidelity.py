@@ -11,7 +11,7 @@ from onnx import TensorProto, helper
 from workbench.core.errors import InputSpecError
 from workbench.core.passes import fidelity as fid
 from workbench.core.passes.flops import count_macs
-from wb_test_helpers import demo_models, mask_net, small_cnn, text_encoder
+from tests.plugins.helpers import demo_models, mask_net, small_cnn, text_encoder
 
 
 def test_image_inputs_are_deterministic_and_in_unit_range(tmp_path):

@@ -6,7 +6,7 @@ import onnx
 import onnxruntime as ort
 
 import workbench.api as api
-from wb_test_helpers import constant_weights_model, small_cnn
+from tests.plugins.helpers import constant_weights_model, small_cnn
 
 
 def test_all_names_resolve():

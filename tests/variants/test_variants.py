@@ -12,7 +12,7 @@ from workbench.core.errors import ModelError
 from workbench.core.passes.base import PassContext, PassRefused
 from workbench.core.passes.registry import InvalidParams
 from workbench.core.passes.variants import VariantRejected, VariantStore, determinism_check
-from wb_test_helpers import small_cnn
+from tests.plugins.helpers import small_cnn
 
 
 def test_root_is_content_addressed_and_idempotent(store, cnn):

@@ -30,8 +30,8 @@ def run_cli_guarded(group: click.Group) -> int:
     """Run the click group; turn WorkbenchError into one red line and exit code 2 (traceback with --debug)."""
     debug = "--debug" in sys.argv
     try:
-        group.main(standalone_mode=False)
-        return 0
+        rv = group.main(standalone_mode=False)
+        return rv if isinstance(rv, int) else 0  # ctx.exit(n) returns n when not standalone
     except click.exceptions.Abort:
         err_console.print("[yellow]aborted[/]")
         return 130
