@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -14,8 +13,8 @@ from pathlib import Path
 from typing import Callable
 
 from workbench.core.devices.base import Device, DeviceInfo, ProgressFn, RunnerOutput, TelemetrySource
-from workbench.core.errors import RunCancelled, RunFailed
 from workbench.core.runner import CHILD_SCRIPT
+from workbench.core.runner.drive import finish_output, pump_lines
 from workbench.core.runner.protocol import RunnerProtocolState, job_to_spec
 from workbench.core.types import BenchmarkJob, DeviceState, IterationEvent
 
@@ -72,14 +71,7 @@ def _drive_child(argv: list[str], state: RunnerProtocolState, cancel: threading.
     env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
                             start_new_session=True, env=env)
-    lines: queue.Queue[str | None] = queue.Queue()
     stderr_lines: list[str] = []
-
-    def pump_stdout() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.put(line)
-        lines.put(None)
 
     def pump_stderr() -> None:
         assert proc.stderr is not None
@@ -87,27 +79,12 @@ def _drive_child(argv: list[str], state: RunnerProtocolState, cancel: threading.
             stderr_lines.append(line.rstrip())
             del stderr_lines[:-40]
 
-    threads = [threading.Thread(target=pump_stdout, daemon=True), threading.Thread(target=pump_stderr, daemon=True)]
-    for t in threads:
-        t.start()
-    try:
-        while True:
-            if cancel.is_set():
-                _kill(proc)
-                raise RunCancelled("run cancelled")
-            try:
-                line = lines.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            state.feed(line)
-        proc.wait()
-    except BaseException:
-        _kill(proc)
-        raise
-    for t in threads:
-        t.join(timeout=2)
+    err_thread = threading.Thread(target=pump_stderr, daemon=True)
+    err_thread.start()
+    assert proc.stdout is not None
+    pump_lines(proc.stdout, state, cancel, lambda: _kill(proc))
+    proc.wait()
+    err_thread.join(timeout=2)
     return proc.returncode, "\n".join(stderr_lines[-8:])
 
 
@@ -127,29 +104,4 @@ def _kill(proc: subprocess.Popen) -> None:
 
 def _finish(state: RunnerProtocolState, returncode: int, stderr_tail: str, job: BenchmarkJob) -> RunnerOutput:
     """Turn the child's exit into a RunnerOutput or a RunFailed with the clearest reason we have."""
-    if state.error:
-        raise RunFailed(f"{job.model_path}: {state.error}")
-    if returncode != 0 or state.done is None:
-        if returncode < 0:
-            sig = signal.Signals(-returncode).name
-            why = f"runner process killed by {sig}" + (" (out of memory?)" if sig == "SIGKILL" else " (crash inside onnxruntime)")
-        else:
-            why = f"runner exited with code {returncode}"
-        detail = stderr_tail.splitlines()[-1] if stderr_tail else ""
-        raise RunFailed(f"{job.model_path}: {why}" + (f": {detail}" if detail else ""))
-    events: list = []
-    if state.profile_path:
-        with open(state.profile_path) as f:
-            events = json.load(f)
-    return RunnerOutput(
-        iterations=state.iterations,
-        session_load_ms=state.load_ms,
-        profile_events=events,
-        inputs=state.inputs,
-        runner_pid=state.pid,
-        max_rss_mb=state.done.get("maxrss_mb"),
-        rss_after_load_mb=state.rss_after_load_mb,
-        outputs_digest=state.done.get("digest", ""),
-        runtime=dict(state.done.get("runtime", {}), profile_skip_runs=state.profile_skip_runs,
-                     profile_t0=state.profile_t0),
-    )
+    return finish_output(state, returncode, stderr_tail, job)
