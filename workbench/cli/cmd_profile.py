@@ -113,7 +113,12 @@ def register(group: click.Group) -> None:
                 threads: int | None, shapes: tuple[str, ...], inputs: tuple[str, ...], spin: bool | None,
                 layers: bool, layer_runs: int | None, affinity: str | None, rate: float, label: str,
                 as_json: bool, top: int) -> None:
-        """Benchmark MODEL on a device: latency with profiling off, then (--layers) per-layer timings."""
+        """Benchmark MODEL (a .onnx file, or a variant id / unique id prefix from `workbench variants`) on a
+        device: latency with profiling off, then (--layers) per-layer timings."""
+        from workbench.core.passes.variants import resolve_model_arg
+
+        arg = resolve_model_arg(obj.workspace_dir(), model)
+        model, label = arg.path, label or arg.variant_id or ""  # a variant's runs carry its id as label
         job = build_job(model, warmup, runs if runs else (None if seconds else 50), seconds, threads, shapes,
                         inputs, spin, layers, layer_runs, affinity, rate, label)
         result = execute(obj, model, device, job, quiet=as_json)

@@ -78,6 +78,20 @@ def _label(v: Variant) -> str:
     return f"{v.pass_id}({shown})" if shown else str(v.pass_id)
 
 
+def _measured(store: VariantStore, variants: list[Variant]) -> dict[str, list[Any]]:
+    """Last p50/p90 per device of each variant; nothing when the workspace has no run store yet."""
+    from workbench.core.passes.measured import last_latencies
+    from workbench.core.store import RunStore
+
+    if not (store.workspace / "runs.sqlite").is_file():
+        return {v.id: [] for v in variants}
+    runs = RunStore(store.workspace)
+    try:
+        return last_latencies(runs, variants)
+    finally:
+        runs.close()
+
+
 def _run_cancellable(work: Callable[[PassContext | None, Callable[[float, float | None, str], None]], Any],
                      title: str) -> Any:
     """Run `work` in a thread under a rich progress bar; Ctrl-C asks the pass to stop, then re-raises."""
@@ -197,7 +211,8 @@ def register(group: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_obj
     def variants(obj: CliContext, model: str | None, as_json: bool) -> None:
-        """Show variant trees (all roots, or the tree MODEL belongs to): size, params, fidelity, sha."""
+        """Show variant trees (all roots, or the tree MODEL belongs to): size, params, fidelity, sha, and the
+        last measured p50/p90 per device (from the workspace's runs, matched by file path or sha256)."""
         from workbench.core.passes.variants import VariantStore, iter_tree
 
         store = VariantStore(obj.workspace_dir())
@@ -206,8 +221,10 @@ def register(group: click.Group) -> None:
             roots = [store.get(v.root_id)]
         else:
             roots = store.roots()
+        measured = _measured(store, [x for r in roots for _, x in iter_tree(store, r)])
         if as_json:
-            click.echo(json.dumps([[dict(x.to_json(), depth=d) for d, x in iter_tree(store, r)] for r in roots], indent=1))
+            click.echo(json.dumps([[dict(x.to_json(), depth=d, measured=[m.to_json() for m in measured[x.id]])
+                                    for d, x in iter_tree(store, r)] for r in roots], indent=1))
             return
         if not roots:
             console.print(f"no variants yet in {store.workspace} (try `workbench variant MODEL --pass ID`)")
@@ -220,6 +237,8 @@ def register(group: click.Group) -> None:
                         f"  [dim]id {v.short} sha {v.sha256[:8]}[/]")
                 if v.warnings:
                     text += f"  [yellow]{len(v.warnings)} warning(s)[/]"
+                for m in measured[v.id]:
+                    text += f"\n  [cyan]{m.device}[/] p50 {m.p50_ms:.2f} / p90 {m.p90_ms:.2f} ms  [dim]run {m.run_id}[/]"
                 if tree is None:
                     tree = nodes[v.id] = Tree(text)
                 else:

@@ -405,3 +405,32 @@ def iter_tree(store: VariantStore, root: Variant) -> Iterator[tuple[int, Variant
         depth, v = stack.pop()
         yield depth, v
         stack.extend((depth + 1, c) for c in reversed(kids.get(v.id, [])))
+
+
+@dataclass
+class ModelArg:
+    """What a MODEL argument named: a file, and the variant id when it was given as one."""
+
+    path: Path
+    variant_id: str | None = None
+
+
+def resolve_model_arg(workspace: Path, text: str | Path) -> ModelArg:
+    """A model file path as is, else a variant id (or unique prefix) of `workspace`'s variant store.
+
+    An existing file wins, so a file that happens to be named like a hex prefix still works; a missing
+    path that looks like a path (a folder part or .onnx) is a missing file, not an unknown id. The
+    variant store is only opened (and never created) when the text can be an id.
+    """
+    p = Path(text)
+    if p.exists():
+        return ModelArg(p)
+    if p.suffix.lower() == ".onnx" or len(p.parts) > 1:
+        raise ModelError(p, "no such file")
+    if not (Path(workspace) / DB_NAME).is_file():
+        raise WorkbenchError(f"'{text}' is neither a model file nor a variant id "
+                             f"(no variants in workspace {workspace})")
+    v = VariantStore(workspace).get(str(text))
+    if not v.path.is_file():
+        raise ModelError(v.path, f"file of variant {v.short} is missing from the workspace")
+    return ModelArg(v.path, v.id)
