@@ -10,6 +10,8 @@ truth measured earlier on this machine: ~10 µs per kernel event, +4% to +40% pe
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -49,8 +51,10 @@ def main() -> None:
             label = model.name + (" " + "x".join(map(str, next(iter(shapes.values())))) if shapes else "")
             print(f"{label:<34} {r.latency.p50_ms:>13.3f} {prof_p50:>11.3f} {r.profiled.overhead_pct:>+8.1f}% "
                   f"{events_per_run:>10.0f} {per_event_us:>8.1f} {r.profiled.coverage * 100:>7.1f}%")
-    print("\nLatency figures come from the unprofiled pass; per-layer tables from the profiled pass. "
-          "Telemetry sampler cost: python bench/telemetry_cost.py")
+    print("\nLatency figures come from the unprofiled pass; per-layer tables from the profiled pass.\n")
+    print("Telemetry sampler's own CPU cost while watching a runner process (bench/telemetry_cost.py):")
+    subprocess.run([sys.executable, str(Path(__file__).with_name("telemetry_cost.py")), "--rates", "10,50",
+                    "--seconds", "3"], check=True)
 
 
 if __name__ == "__main__":

@@ -19,15 +19,11 @@ from workbench.core.telemetry.local_probes import local_probes
 from workbench.core.telemetry.memory import MemoryProbe
 from workbench.core.telemetry.probe import Probe
 from workbench.core.telemetry.sampler import ProbeSampler
+from workbench.core.stats import percentile
 from workbench.core.types import Sample
 
 CHILD = ("import sys; b = bytearray(64 << 20); b[::4096] = b'x' * len(b[::4096]); "
          "print('ready', flush=True); sys.stdin.read()")
-
-
-def percentile(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))] if s else float("nan")
 
 
 def run_rate(rate: float, seconds: float, pid: int) -> dict[str, float]:
