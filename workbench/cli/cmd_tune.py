@@ -72,12 +72,21 @@ def register(group: click.Group) -> None:
     @click.option("--study", "study_name", help="Trial log name; the same name resumes [default: derived].")
     @click.option("--name", help="Profile name.")
     @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+    @click.option("--sustained", is_flag=True,
+                  help="Re-run the best trials until thermal steady state (or the cap) and choose on that latency.")
+    @click.option("--sustained-cap-s", type=click.FloatRange(0, min_open=True), default=120.0, show_default=True,
+                  help="Longest sustained run per finalist.")
+    @click.option("--slope-c-per-min", type=click.FloatRange(0, min_open=True), default=0.5, show_default=True,
+                  help="Steady state: temperature slope under this (per minute).")
+    @click.option("--finalists", type=click.IntRange(1), default=3, show_default=True,
+                  help="How many of the best trials --sustained re-runs.")
     @click.pass_obj
     def tune(obj: CliContext, model: str, serial: str, space_file: Path | None, variant_refs: tuple[str, ...],
              resolutions: str | None, threads: str | None, batch: str | None, spin: str | None,
              budget_p90_ms: float | None, budget_memory_mb: float | None, min_fidelity: float | None,
              budget_energy_mj: float | None, objective: str | None, strategy: str, trials: int | None, seed: int,
-             runs: int, warmup: int, study_name: str | None, name: str | None, out: Path) -> None:
+             runs: int, warmup: int, study_name: str | None, name: str | None, out: Path, sustained: bool,
+             sustained_cap_s: float, slope_c_per_min: float, finalists: int) -> None:
         """Search runtime knobs of MODEL on a device under budgets and write a tuning profile."""
         from workbench.core.devices.registry import get_device
         from workbench.core.profiles import save_profile
@@ -146,13 +155,24 @@ def register(group: click.Group) -> None:
         if best is None:
             raise WorkbenchError(f"study {study}: none of {len(result.trials)} trials met the constraints; "
                                  f"relax the budget or widen the space")
+        judgement = None
+        if sustained:
+            try:
+                best, judgement = _sustained(space, result, measure, device.serial, finalists, sustained_cap_s,
+                                             slope_c_per_min, cancel)
+            except KeyboardInterrupt:
+                cancel.set()
+                err_console.print("[yellow]interrupted[/] during the sustained runs; no profile written")
+                raise SystemExit(130)
         chosen = resolved[best.config.variant]
         profile = build_profile(name or f"{Path(model).name} on {device.serial}", result, space, info.fingerprint(),
                                 _lineage(vstore, chosen), shapes_for(Path(chosen.path), best.config.resolution,
                                                                      best.config.batch),
-                                serial=device.serial, variant_path=str(chosen.path))
+                                serial=device.serial, variant_path=str(chosen.path), chosen=best,
+                                sustained=judgement)
         save_profile(profile, out)
-        console.print(f"best: [bold]{best.config.label()}[/] p90 {best.measurement.p90_ms:.2f} ms -> {out}")
+        held = f", sustained p90 {judgement.p90_ms:.2f} ms" if judgement else ""
+        console.print(f"best: [bold]{best.config.label()}[/] p90 {best.measurement.p90_ms:.2f} ms{held} -> {out}")
 
     @group.command("profile-import")
     @click.argument("file", type=click.Path(path_type=Path))
@@ -315,6 +335,57 @@ def register(group: click.Group) -> None:
             p = load_profile(into)
             save_profile(p.model_copy(update={"switching": [*p.switching, policy]}), into)
             console.print(f"added to {into}")
+
+
+def _sustained(space, result, measure, serial: str, top_k: int, cap_s: float, slope: float,
+               cancel: threading.Event):
+    """Re-run the finalists under sustained load; returns (chosen trial, SustainedJudgement)."""
+    from workbench.core.profiles.model import SustainedJudgement
+    from workbench.core.tuner.sustained import best_finalist, finalists, judge_finalists, run_sustained
+
+    picks = finalists(result, top_k)
+    window = min(20.0, cap_s / 3)
+    console.print(f"sustained: re-running {len(picks)} finalist(s) for up to {cap_s:g} s each until the temperature "
+                  f"slope is under {slope:g}/min ({window:g} s window)")
+    finals = judge_finalists(space, picks, lambda c: run_sustained(measure, c, cap_s=cap_s, slope_per_min=slope,
+                                                                   window_s=window, cancel=cancel))
+    t = Table(title="sustained finalists", title_justify="left")
+    for col in ("config", "short p90", "sustained p50", "sustained p90", "judged on", "run", "verdict"):
+        t.add_column(col, justify="left" if col in ("config", "judged on", "verdict") else "right")
+    for f in finals:
+        verdict = (f"[red]{f.error}[/]" if f.error else "[green]ok[/]" if f.feasible
+                   else "[red]over: " + ",".join(sorted(f.violations)) + "[/]")
+        m, r = f.measurement, f.run
+        t.add_row(f.trial.config.label(), f"{f.trial.measurement.p90_ms:.2f}", fmt(m and m.p50_ms, ".2f"),
+                  fmt(m and m.p90_ms, ".2f"), r.judged_on.replace("_", " ") if r else "-",
+                  fmt(r and r.run_id, "d"), verdict)
+    console.print(t)
+    for f in finals:
+        if f.run and f.run.judged_on == "second_half_no_thermal":
+            console.print(f"[yellow]{serial} has no thermal channel[/]: steady state cannot be detected, so each "
+                          f"finalist ran to the {cap_s:g} s cap and was judged on the second half of its run")
+            break
+    best = best_finalist(finals)
+    if best is None:
+        raise WorkbenchError(f"none of the {len(finals)} finalist(s) meets the constraints under sustained load "
+                             f"(cap {cap_s:g} s); relax the budget or widen the space")
+    run, m = best.run, best.measurement
+    ss = run.steady
+    judgement = SustainedJudgement(
+        judged_on=run.judged_on, reason=ss.reason, run_id=run.run_id, finalists=len(finals), cap_s=cap_s,
+        slope_c_per_min=slope, channel=run.channel, temperature_c=ss.temperature,
+        steady_after_s=_since_start(measure, run.run_id, ss.t_steady), p50_ms=m.p50_ms, p90_ms=m.p90_ms,
+        iterations=ss.iterations)
+    console.print(f"sustained choice: [bold]{best.trial.config.label()}[/] p90 {m.p90_ms:.2f} ms "
+                  f"({run.judged_on.replace('_', ' ')}: {ss.reason})", soft_wrap=True)
+    return best.trial, judgement
+
+
+def _since_start(measure, run_id: int, t_steady: float | None) -> float | None:
+    if t_steady is None:
+        return None
+    its = [it for it in measure.store.iterations(run_id) if it.phase == "measure"]
+    return max(0.0, t_steady - its[0].t_start) if its else None
 
 
 def _print_trials(result, top: int = 8) -> None:

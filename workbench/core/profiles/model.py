@@ -128,12 +128,31 @@ class CascadeSwitch(_Strict):
 SwitchPolicy = Annotated[Union[ThermalSwitch, LatencySwitch, CascadeSwitch], Field(discriminator="kind")]
 
 
+class SustainedJudgement(_Strict):
+    """How `tune --sustained` judged the finalists: on latency after the thermal steady state, or, when
+    the device has no thermal channel or it never settled within the cap, on the second half of the run."""
+
+    judged_on: Literal["steady_state", "second_half_no_thermal", "second_half_not_settled"]
+    reason: str
+    run_id: int | None = Field(default=None, description="the chosen variant's sustained run")
+    finalists: int = Field(ge=1, description="how many top trials were re-run")
+    cap_s: float = Field(gt=0, description="time cap of each sustained run")
+    slope_c_per_min: float = Field(gt=0, description="steady when the temperature slope is under this")
+    channel: str | None = Field(default=None, description="thermal channel watched; null = none on the device")
+    temperature_c: float | None = Field(default=None, description="temperature at steady state")
+    steady_after_s: float | None = Field(default=None, ge=0, description="seconds into the run it settled")
+    p50_ms: float = Field(gt=0)
+    p90_ms: float = Field(gt=0)
+    iterations: int = Field(ge=1, description="calls the judgement is based on")
+
+
 class Expectations(_Strict):
     """What was measured; `workbench verify` re-measures and compares against these."""
 
     p50_ms: float = Field(gt=0)
     p90_ms: float = Field(gt=0)
     steady_state_p90_ms: float | None = Field(default=None, gt=0)
+    sustained: SustainedJudgement | None = Field(default=None, description="set by tune --sustained")
     peak_memory_mb: float | None = Field(default=None, gt=0)
     power_w: float | None = Field(default=None, ge=0)
     energy_mj: float | None = Field(default=None, ge=0, description="energy per inference call")

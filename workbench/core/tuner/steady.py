@@ -7,11 +7,12 @@ cap and the second half of it is judged instead, and the result says so.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.core.types import IterationEvent
+from workbench.core.types import IterationEvent, Sample
 
 
 @dataclass
@@ -64,3 +65,37 @@ def steady_state(t: np.ndarray, series: dict[str, np.ndarray], iterations: list[
     arr = np.asarray(judged)
     return SteadyState(t_steady is not None, t_steady, temp, slope, float(np.percentile(arr, 50)),
                        float(np.percentile(arr, 90)), len(judged), reason)
+
+
+class SteadyWatch:
+    """Online twin of `steady_state` for a live run: fed samples as they arrive, it says once the hottest
+    thermal channel's slope over the trailing window is under the threshold (same test, so the stored
+    run judged afterwards settles at the same point). Never settles without thermal channels."""
+
+    def __init__(self, slope_per_min: float = 0.3, window_s: float = 20.0) -> None:
+        self.slope_per_min, self.window_s = slope_per_min, window_s
+        self._t: dict[str, list[float]] = {}
+        self._v: dict[str, list[float]] = {}
+        self._peak: dict[str, float] = {}
+        self._t0: float | None = None
+        self.t_steady: float | None = None
+        self.channel: str | None = None
+
+    def add(self, sample: Sample) -> bool:
+        if self.t_steady is not None:
+            return True
+        for k, v in sample.values.items():
+            if k.startswith("thermal.") and "status" not in k and v is not None and np.isfinite(v):
+                self._t.setdefault(k, []).append(sample.t)
+                self._v.setdefault(k, []).append(float(v))
+                self._peak[k] = max(self._peak.get(k, -np.inf), float(v))
+        if not self._peak:
+            return False
+        key = max(self._peak, key=self._peak.__getitem__)
+        tt, vv = self._t[key], self._v[key]
+        start = bisect_left(tt, tt[-1] - self.window_s)
+        if tt[-1] - tt[0] >= self.window_s and len(tt) - 1 - start >= 3:
+            slope = float(np.polyfit(tt[start:], vv[start:], 1)[0]) * 60
+            if abs(slope) < self.slope_per_min:
+                self.t_steady, self.channel = tt[-1], key
+        return self.t_steady is not None
