@@ -174,6 +174,8 @@ def register(group: click.Group) -> None:
         held = f", sustained p90 {judgement.p90_ms:.2f} ms" if judgement else ""
         console.print(f"best: [bold]{best.config.label()}[/] p90 {best.measurement.p90_ms:.2f} ms{held} -> {out}")
 
+    _cascade_command(group)
+
     @group.command("profile-import")
     @click.argument("file", type=click.Path(path_type=Path))
     @click.option("--json", "as_json", is_flag=True, help="Print the (migrated) profile as JSON.")
@@ -335,6 +337,69 @@ def register(group: click.Group) -> None:
             p = load_profile(into)
             save_profile(p.model_copy(update={"switching": [*p.switching, policy]}), into)
             console.print(f"added to {into}")
+
+
+def _cascade_command(group: click.Group) -> None:
+    @group.command("cascade")
+    @click.argument("light")
+    @click.argument("heavy")
+    @click.option("--target-agreement", type=click.FloatRange(0, 1, min_open=True), default=0.95, show_default=True,
+                  help="Fraction of inputs whose final top-1 must equal HEAVY's.")
+    @click.option("--inputs", "inputs_dir", type=click.Path(path_type=Path),
+                  help="Folder of inputs (.npz per sample, or <input>.npy) [default: generated].")
+    @click.option("--samples", type=click.IntRange(1), default=64, show_default=True, help="Generated inputs.")
+    @click.option("--shape", "shapes", multiple=True, metavar="NAME=1x3x224x224", help="Shape of generated inputs.")
+    @click.option("--measure", type=click.Choice(["top1_prob", "margin"]), default="top1_prob", show_default=True,
+                  help="Confidence of the light model.")
+    @click.option("--output", help="Score output to compare [default: the first].")
+    @click.option("--threads", type=click.IntRange(1), default=1, show_default=True)
+    @click.option("--light-name", help="Name in the policy [default: variant id or file stem].")
+    @click.option("--heavy-name", help="Name in the policy [default: variant id or file stem].")
+    @click.option("--into", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Add the cascade policy to this profile (rewritten in place).")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def cascade(obj: CliContext, light: str, heavy: str, target_agreement: float, inputs_dir: Path | None,
+                samples: int, shapes: tuple[str, ...], measure: str, output: str | None, threads: int,
+                light_name: str | None, heavy_name: str | None, into: Path | None, as_json: bool) -> None:
+        """Tune a confidence cascade: run LIGHT, escalate to HEAVY when LIGHT is unsure (files or variant ids).
+
+        Picks the cheapest threshold whose answers agree with HEAVY on at least --target-agreement of the
+        inputs; latency is measured here on the host with onnxruntime."""
+        from workbench.cli.cmd_profile import parse_shape
+        from workbench.core.passes.variants import resolve_model_arg
+        from workbench.core.profiles import load_profile, save_profile
+        from workbench.core.tuner.cascade import cascade_feeds, tune_cascade
+
+        if inputs_dir is not None and shapes:
+            raise click.UsageError("--shape shapes generated inputs; it does not go with --inputs")
+        la, ha = (resolve_model_arg(obj.workspace_dir(), x) for x in (light, heavy))
+        profile = load_profile(into) if into else None  # a bad profile fails before minutes of measuring
+        feeds = cascade_feeds(ha.path, inputs_dir, samples, dict(parse_shape(s) for s in shapes) or None)
+        res = tune_cascade(la.path, ha.path, feeds, target_agreement, measure=measure, output=output,
+                           threads=threads)
+        names = (light_name or (la.variant_id[:10] if la.variant_id else la.path.stem),
+                 heavy_name or (ha.variant_id[:10] if ha.variant_id else ha.path.stem))
+        policy = res.policy(*names)
+        p = res.point
+        if as_json:
+            click.echo(json.dumps({"policy": policy.model_dump(mode="json"), "inputs": res.inputs,
+                                   "light_ms": res.light_ms, "heavy_ms": res.heavy_ms,
+                                   "base_agreement": res.base_agreement, "pays": res.pays}, indent=1))
+        else:
+            console.print(f"{res.inputs} inputs; light alone agrees with heavy on {res.base_agreement:.1%}; "
+                          f"light {res.light_ms:.3f} ms, heavy {res.heavy_ms:.3f} ms per call")
+            console.print(f"threshold   {p.threshold:.6g} ({measure}: escalate when below)")
+            console.print(f"escalation  {p.escalation_rate:.1%}")
+            console.print(f"avg cost    {p.cost_ms:.3f} ms per input (light + escalations)")
+            console.print(f"agreement   {p.agreement:.1%} (target {target_agreement:.1%})")
+        if not res.pays:
+            err_console.print(f"[yellow]warning:[/] the cascade costs {p.cost_ms:.3f} ms per input, not less than "
+                              f"heavy alone ({res.heavy_ms:.3f} ms): run the heavy model instead", soft_wrap=True)
+        if into and profile is not None:
+            save_profile(profile.model_copy(update={"switching": [*profile.switching, policy]}), into)
+            if not as_json:
+                console.print(f"added to {into}: {_policy_text(policy)}", soft_wrap=True)
 
 
 def _sustained(space, result, measure, serial: str, top_k: int, cap_s: float, slope: float,

@@ -103,3 +103,61 @@ def run_pair(light_path: Path, heavy_path: Path, feeds: list[dict[str, np.ndarra
         results.append((np.concatenate(outs), float(np.median(times))))
     (lo, lms), (ho, hms) = results
     return lo, ho, lms, hms
+
+
+@dataclass
+class CascadeTuning:
+    """The chosen operating point of a light -> heavy cascade and what it was tuned on."""
+
+    point: CascadePoint
+    points: list[CascadePoint]
+    measure: Measure
+    target_agreement: float
+    light_ms: float
+    heavy_ms: float
+    inputs: int  # rows of class scores the sweep saw
+    base_agreement: float  # light alone vs heavy alone
+
+    @property
+    def pays(self) -> bool:
+        """Cheaper on average than always running the heavy model."""
+        return self.point.cost_ms < self.heavy_ms
+
+    def policy(self, light: str, heavy: str):
+        """The profile's CascadeSwitch for this point (names are how the app knows the two variants)."""
+        from workbench.core.profiles.model import CascadeSwitch
+
+        p = self.point
+        return CascadeSwitch(light=light, heavy=heavy, measure=self.measure, threshold=min(p.threshold, 1.0),
+                             expected_agreement=round(p.agreement, 6), expected_escalation_rate=round(p.escalation_rate, 6),
+                             expected_cost_ms=max(round(p.cost_ms, 4), 1e-4))
+
+
+def cascade_feeds(heavy_path: Path, inputs_dir: Path | None = None, samples: int = 64,
+                  shapes: dict[str, list[int]] | None = None, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    """The inputs both models see: the user's folder (.npz per sample or <input>.npy), else `samples`
+    deterministic inputs generated from the heavy model's signature (batch 1, so latency is per call)."""
+    import onnx
+
+    from workbench.core.passes import fidelity as fid
+
+    try:
+        model = onnx.load(str(heavy_path), load_external_data=False)
+    except Exception as exc:  # noqa: BLE001 - protobuf errors are untyped
+        raise ModelError(heavy_path, f"not a readable ONNX model ({type(exc).__name__})") from exc
+    if inputs_dir is not None:
+        return fid.load_inputs(Path(inputs_dir), model)
+    return fid.generate_inputs(model, samples=samples, seed=seed, shapes=shapes)
+
+
+def tune_cascade(light_path: Path, heavy_path: Path, feeds: list[dict[str, np.ndarray]], target_agreement: float,
+                 *, measure: Measure = "top1_prob", output: str | None = None, threads: int = 1,
+                 repeats: int = 3) -> CascadeTuning:
+    """Run both models on `feeds`, sweep every threshold, pick the cheapest meeting `target_agreement`."""
+    if not 0.0 < target_agreement <= 1.0:
+        raise WorkbenchError(f"target agreement {target_agreement} must be in (0, 1]")
+    lo, ho, lms, hms = run_pair(light_path, heavy_path, feeds, output=output, threads=threads, repeats=repeats)
+    points = sweep(lo, ho, lms, hms, measure)
+    base = float(np.mean(np.argmax(lo, 1) == np.argmax(ho, 1)))
+    return CascadeTuning(tune_threshold(points, target_agreement), points, measure, target_agreement, lms, hms,
+                         len(lo), base)
