@@ -59,6 +59,11 @@ def register(group: click.Group) -> None:
     @click.option("--threads", help="e.g. 1,2,4")
     @click.option("--batch", help="e.g. 1 or 1,2,4")
     @click.option("--spin", type=click.Choice(["off", "on", "both"]), help="Intra-op spinning.")
+    @click.option("--pass-space", "pass_spaces", multiple=True, metavar="PASS_ID",
+                  help="Also search this pass's declared knobs (repeatable); variants are derived as needed, "
+                       "cached in the workspace. A space file can list exact values under pass_params.")
+    @click.option("--calib", type=click.Path(file_okay=False, path_type=Path),
+                  help="Calibration inputs for passes in the space that need them (int8-static).")
     @click.option("--budget-p90-ms", type=float)
     @click.option("--budget-memory-mb", type=float)
     @click.option("--min-fidelity", type=float, help="Minimum cosine vs the base model.")
@@ -83,6 +88,7 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def tune(obj: CliContext, model: str, serial: str, space_file: Path | None, variant_refs: tuple[str, ...],
              resolutions: str | None, threads: str | None, batch: str | None, spin: str | None,
+             pass_spaces: tuple[str, ...], calib: Path | None,
              budget_p90_ms: float | None, budget_memory_mb: float | None, min_fidelity: float | None,
              budget_energy_mj: float | None, objective: str | None, strategy: str, trials: int | None, seed: int,
              runs: int, warmup: int, study_name: str | None, name: str | None, out: Path, sustained: bool,
@@ -121,13 +127,24 @@ def register(group: click.Group) -> None:
         raw["variants"] = {k: v.sha256 for k, v in resolved.items()}  # content identity -> digest is stable
         raw["reference"] = raw.get("reference") or ("base" if "base" in resolved else None)
         space = parse_space(raw, source=str(space_file or "options"))
+        for pass_id in pass_spaces:
+            from workbench.core.passes.registry import get_pass
+
+            space = space.with_pass_space(pass_id, get_pass(pass_id).search_space)
+        knobs = None
+        if space.pass_params:
+            from workbench.core.tuner.pass_knobs import PassKnobs
+
+            knobs = PassKnobs(vstore, resolved, calibration_dir=calib)
+            knobs.check(space, source=str(space_file or "--pass-space"))
 
         device = get_device(serial)
         info = device.info()
         store = RunStore(obj.workspace_dir())
         cancel = threading.Event()
         paths = {k: Path(v.path) for k, v in resolved.items()}
-        measure = BenchmarkMeasure(device, store, paths, space.reference, warmup=warmup, runs=runs, cancel=cancel)
+        measure = BenchmarkMeasure(device, store, paths, space.reference, warmup=warmup, runs=runs, cancel=cancel,
+                                   knobs=knobs)
         total = min(trials or min(space.size(), 40), space.size())
         study = study_name or f"{root.id[:12]}-{device.serial}-{space.digest()[:8]}-{strategy}-{seed}"
         console.print(f"tuning {Path(model).name} on {device.serial}: {space.size()} configurations, "
@@ -151,6 +168,8 @@ def register(group: click.Group) -> None:
             err_console.print(f"[yellow]interrupted[/]: finished trials are kept; re-run to resume study {study}")
             raise SystemExit(130)
         _print_trials(result)
+        if knobs is not None:
+            console.print(f"pass knobs: {knobs.derived} variant(s) derived, {knobs.cache_hits} cache hit(s)")
         best = result.best
         if best is None:
             raise WorkbenchError(f"study {study}: none of {len(result.trials)} trials met the constraints; "
@@ -164,7 +183,7 @@ def register(group: click.Group) -> None:
                 cancel.set()
                 err_console.print("[yellow]interrupted[/] during the sustained runs; no profile written")
                 raise SystemExit(130)
-        chosen = resolved[best.config.variant]
+        chosen = knobs.variant(best.config) if knobs is not None else resolved[best.config.variant]
         profile = build_profile(name or f"{Path(model).name} on {device.serial}", result, space, info.fingerprint(),
                                 _lineage(vstore, chosen), shapes_for(Path(chosen.path), best.config.resolution,
                                                                      best.config.batch),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnx
@@ -22,6 +22,9 @@ from workbench.core.store import RunStore
 from workbench.core.tuner.measurement import ShouldStop, TrialMeasurement
 from workbench.core.tuner.space import TrialConfig
 from workbench.core.types import BenchmarkJob, RunStatus
+
+if TYPE_CHECKING:
+    from workbench.core.tuner.pass_knobs import PassKnobs
 
 
 def shapes_for(model_path: Path, resolution: int, batch: int) -> dict[str, list[int]]:
@@ -54,8 +57,10 @@ class BenchmarkMeasure:
 
     def __init__(self, device: Device, store: RunStore, variants: dict[str, Path], reference: str | None = None,
                  *, warmup: int = 3, runs: int = 30, seconds: float | None = None, emit: Emit | None = None,
-                 cancel: threading.Event | None = None, fidelity_samples: int = 3) -> None:
+                 cancel: threading.Event | None = None, fidelity_samples: int = 3,
+                 knobs: "PassKnobs | None" = None) -> None:
         self.device, self.store, self.variants = device, store, variants
+        self.knobs = knobs  # turns pass.* knobs into derived variants; None = a space without pass knobs
         self.reference = reference
         self.warmup, self.runs, self.seconds = warmup, runs, seconds
         self.emit = emit or (lambda e: None)
@@ -69,22 +74,31 @@ class BenchmarkMeasure:
             raise RunFailed(f"unknown variant {variant!r} (known: {', '.join(sorted(self.variants))})")
         return self.variants[variant]
 
+    def path_for(self, config: TrialConfig) -> Path:
+        """The file a trial runs: its variant, or the variant its pass knobs derive from it."""
+        if config.pass_params:
+            if self.knobs is None:
+                raise RunFailed(f"trial {config.label()} has pass knobs but the tuner was given no variant store")
+            return Path(self.knobs.variant(config).path)
+        return self.path(config.variant)
+
     def fidelity(self, config: TrialConfig) -> dict[str, Any]:
         """Cosine/SNR/top-1 vs the reference at this resolution (batch 1); {} without a reference."""
         if self.reference is None:
             return {}
-        if config.variant == self.reference:
+        path = self.path_for(config)
+        if path == self.path(self.reference):
             return {"cosine": 1.0, "top1": 1.0}
-        key = (config.variant, config.resolution)
+        key = (str(path), config.resolution)
         if key not in self._fidelity:
             ref = self.path(self.reference)
             shapes = shapes_for(ref, config.resolution, 1)
-            rep = fid.measure(self.path(config.variant), ref, ref, samples=self.fidelity_samples, shapes=shapes or None)
+            rep = fid.measure(path, ref, ref, samples=self.fidelity_samples, shapes=shapes or None)
             self._fidelity[key] = {k: v for k, v in rep.vs_root["summary"].items() if isinstance(v, (int, float))}
         return self._fidelity[key]
 
     def job(self, config: TrialConfig) -> BenchmarkJob:
-        path = self.path(config.variant)
+        path = self.path_for(config)
         return BenchmarkJob(model_path=path, warmup=self.warmup, runs=self.runs, seconds=self.seconds,
                             threads=config.threads, shapes=shapes_for(path, config.resolution, config.batch),
                             spin=config.spin, providers=[config.provider], label=f"tune {config.label()}")
