@@ -31,7 +31,7 @@ class Target:
 
     def __init__(self, kind: str, tmp_path: Path, key: Path, server: AdbServer | None) -> None:
         self.kind = kind
-        self.targets_file = tmp_path / "adb_targets.json"
+        self.targets_file = remembered.default_path()  # under the test's XDG_CONFIG_HOME
         self.key = key
         self.server = server
         self.client = ServerClient(port=server.port) if server else None
@@ -64,9 +64,12 @@ class Target:
 @pytest.fixture(params=["direct", pytest.param("server", marks=pytest.mark.adb_server)])
 def target(request: pytest.FixtureRequest, tmp_path: Path, adb_key: Path,
            monkeypatch: pytest.MonkeyPatch) -> Target:
-    # no adb server on the default port may leak into the direct case
-    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(free_port()))
+    # The CLI uses the defaults: keep them inside the test (config dir, adb key, server port).
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("ANDROID_USER_HOME", str(adb_key.parent))
     server = request.getfixturevalue("adb_server") if request.param == "server" else None
+    # direct: no adb server may be found (a free port); server: ours
+    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(server.port if server else free_port()))
     t = Target(request.param, tmp_path, adb_key, server)
     request.addfinalizer(t.close)
     return t
