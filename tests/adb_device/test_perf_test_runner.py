@@ -1,0 +1,83 @@
+"""ort-perf-test runner pieces that can be checked here (no Android binary runs on this VM): config
+validation, command assembly, free-dimension mapping, summary and profile parsing of captured output."""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from tests.adb_parsers.adbp_captures import PERF_TEST_ANDROID
+from workbench.core.adb.perf_test import (
+    free_dim_overrides,
+    load_config,
+    perf_test_command,
+    set_perf_test,
+    summary_iterations,
+)
+from workbench.core.adb.android_perftest import parse_perf_test
+from workbench.core.errors import RunFailed, WorkbenchError
+from workbench.core.runner.ort_profile import parse_profile
+from workbench.core.types import BenchmarkJob
+
+
+def test_config_round_trip_and_errors_name_the_file(tmp_path: Path) -> None:
+    cfg_file = tmp_path / "perf_test.json"
+    with pytest.raises(RunFailed, match=r"perf_test.json: no onnxruntime_perf_test configured"):
+        load_config(cfg_file)
+    elf = tmp_path / "onnxruntime_perf_test"
+    elf.write_bytes(b"\x7fELF" + b"\0" * 60)
+    lib = tmp_path / "libonnxruntime.so"
+    lib.write_bytes(b"\x7fELF" + b"\0" * 60)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(WorkbenchError, match=r"notes.txt: not an ELF file"):
+        set_perf_test(elf, text, cfg_file)
+    with pytest.raises(WorkbenchError, match=r"missing: no such file"):
+        set_perf_test(tmp_path / "missing", lib, cfg_file)
+    set_perf_test(elf, lib, cfg_file)
+    cfg = load_config(cfg_file)
+    assert (cfg.binary, cfg.library) == (elf.resolve(), lib.resolve())
+    cfg_file.write_text("{broken")
+    with pytest.raises(WorkbenchError, match=r"perf_test.json: not a perf_test config"):
+        load_config(cfg_file)
+
+
+def test_command_assembly_quotes_and_maps_job_knobs(demo_cnn: Path) -> None:
+    job = BenchmarkJob(model_path=demo_cnn, threads=2, spin=False, shapes={"image": [1, 3, 64, 96]})
+    dims = free_dim_overrides(demo_cnn, job.shapes)
+    assert dims == {"batch": 1, "height": 64, "width": 96}
+    cmd = perf_test_command("/data/local/tmp/workbench/bin/p t/onnxruntime_perf_test",
+                            "/data/local/tmp/workbench/bin/p t", "../models/x; rm -rf y.onnx", job, 30, dims,
+                            profile=True, taskset="taskset f ")
+    env, _, rest = cmd.partition(" exec ")
+    assert env == "LD_LIBRARY_PATH='/data/local/tmp/workbench/bin/p t'"
+    argv = shlex.split(rest)
+    assert argv[:2] == ["taskset", "f"]
+    argv = argv[2:]
+    assert argv[0].endswith("onnxruntime_perf_test") and argv[-1] == "../models/x; rm -rf y.onnx"
+    pairs = dict(zip(argv[1:-1:], argv[2:-1]))
+    assert (pairs["-e"], pairs["-m"], pairs["-r"], pairs["-x"], pairs["-o"], pairs["-p"]) == (
+        "cpu", "times", "30", "2", "99", "wbprof")
+    assert pairs["-C"] == "session.intra_op.allow_spinning|0" and "-I" in argv
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-f"] == ["batch:1", "height:64", "width:96"]
+    with pytest.raises(RunFailed, match="rank 4, got 2"):
+        free_dim_overrides(demo_cnn, {"image": [1, 3]})
+
+
+def test_captured_android_summary_and_profile_parse() -> None:
+    s = parse_perf_test(PERF_TEST_ANDROID)
+    assert s.average_ms == pytest.approx(62.2935) and s.p50_ms == pytest.approx(60.3562)
+    assert s.requests == 100 and s.peak_working_set_bytes == 114634752
+    # a profile as ORT writes it (the format perf_test -p produces): two runs of two nodes
+    events = []
+    for run in range(2):
+        base = 1000 + run * 10000
+        events.append({"cat": "Session", "name": "model_run", "ts": base, "dur": 5000, "args": {}})
+        for j, (name, op) in enumerate((("conv1", "Conv"), ("relu1", "Relu"))):
+            events.append({"cat": "Node", "name": f"{name}_kernel_time", "ts": base + 10 + j * 2000,
+                           "dur": 1500 - j * 1000, "args": {"op_name": op, "provider": "CPUExecutionProvider"}})
+    its = summary_iterations(events, 100.0)
+    assert [(i.phase, i.latency_ms) for i in its] == [("profiled", 5.0), ("profiled", 5.0)]
+    parsed = parse_profile(events, skip_runs=0)
+    assert {lt.name: lt.count for lt in parsed.layers} == {"conv1": 2, "relu1": 2}
