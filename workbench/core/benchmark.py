@@ -25,6 +25,7 @@ from workbench.core.events import (
 )
 from workbench.core.runner.ort_profile import first_run_ts_us, parse_profile
 from workbench.core.stats import latency_stats, percentile
+from workbench.core.stopping import RunStop
 from workbench.core.store import RunStore
 from workbench.core.types import BenchmarkJob, BenchmarkResult, MemoryStats, ProfiledSummary, RunStatus, Sample
 
@@ -75,7 +76,10 @@ def run_benchmark(device: Device, job: BenchmarkJob, store: RunStore, emit: Emit
         output = device.run(job, remote, rec.on_iteration, telemetry.watch_pid, cancel)
         result.status = RunStatus.DONE
     except (RunCancelled, KeyboardInterrupt):
-        result.status, result.error = RunStatus.CANCELLED, "cancelled by the user"
+        if isinstance(cancel, RunStop) and cancel.planned:
+            result.status = RunStatus.DONE
+        else:
+            result.status, result.error = RunStatus.CANCELLED, getattr(cancel, "reason", "cancelled by the user")
     except DeviceDisconnected as exc:
         result.status, result.error = RunStatus.INTERRUPTED, str(exc)
     except (RunFailed, WorkbenchError) as exc:
@@ -87,6 +91,8 @@ def run_benchmark(device: Device, job: BenchmarkJob, store: RunStore, emit: Emit
             except WorkbenchError as exc:
                 emit(Log("warning", f"telemetry did not stop cleanly: {exc}"))
         _summarize(result, job, rec, output, load_before)
+        if isinstance(cancel, RunStop) and cancel.planned:
+            result.conditions["stopped_early"] = cancel.reason
         if output is not None and output.profile_events:
             _store_layers(store, result, output)
             emit(LayersReady(run_id, result.layers))

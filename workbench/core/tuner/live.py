@@ -1,8 +1,8 @@
 """The real `measure`: one trial = one stored benchmark run on a device (through run_benchmark).
 
-Early stop works by cancelling the run from the iteration stream once `should_stop` says the trial is
-hopeless; the run is then stored as cancelled and the trial as stopped early. Fidelity is measured
-once per (variant, resolution) on the host with onnxruntime against the reference variant.
+Early stop works by stopping the run from the iteration stream once `should_stop` says the trial is
+hopeless (a planned RunStop: the run is stored as done, its conditions say `stopped_early`).
+Fidelity is measured once per (variant, resolution) on the host with onnxruntime against the reference variant.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numpy as np
 import onnx
 
 from workbench.core.benchmark import run_benchmark
+from workbench.core.stopping import RunStop
 from workbench.core.devices.base import Device
 from workbench.core.errors import DeviceDisconnected, ModelError, RunCancelled, RunFailed
 from workbench.core.events import Emit, Iteration
@@ -105,7 +106,7 @@ class BenchmarkMeasure:
 
     def __call__(self, config: TrialConfig, should_stop: ShouldStop) -> TrialMeasurement:
         job = self.job(config)
-        trial_cancel = threading.Event()
+        trial_cancel = RunStop()
         latencies: list[float] = []
         stopped = [False]
 
@@ -115,15 +116,15 @@ class BenchmarkMeasure:
                 latencies.append(event.iteration.latency_ms)
                 if not stopped[0] and should_stop(latencies):
                     stopped[0] = True
-                    trial_cancel.set()
+                    trial_cancel.stop("hopeless trial: already over the latency budget")
             if self.cancel.is_set():
-                trial_cancel.set()
+                trial_cancel.stop("tuning cancelled by the user", planned=False)
 
         result = run_benchmark(self.device, job, self.store, emit, trial_cancel)
         self.run_ids.append(result.run_id)
         if result.status == RunStatus.INTERRUPTED:
             raise DeviceDisconnected(self.device.serial, result.error or "disconnected during a trial")
-        if result.status == RunStatus.CANCELLED and not stopped[0]:
+        if result.status == RunStatus.CANCELLED:
             raise RunCancelled("tuning cancelled")
         if result.status == RunStatus.FAILED:
             raise RunFailed(result.error or f"run {result.run_id} failed")

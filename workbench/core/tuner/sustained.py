@@ -5,7 +5,7 @@ hottest thermal channel settles (steady.SteadyWatch) the run continues for `judg
 calls and is then stopped, so settled devices do not burn the whole cap. Each finalist is judged on
 the latency after steady state; without thermal channels (VMs, some boards) it runs to the cap and
 the second half is judged, and the verdict says which judgement was used. A run stopped at steady
-state is stored with status `cancelled`: all its iterations and samples are kept.
+state is stored as `done` with the reason in its conditions (`stopped_early`).
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from workbench.core.benchmark import run_benchmark
+from workbench.core.stopping import RunStop
 from workbench.core.errors import DeviceDisconnected, RunCancelled, RunFailed
 from workbench.core.events import Emit, Iteration, SampleEvent
 from workbench.core.tuner.live import BenchmarkMeasure
@@ -73,7 +74,7 @@ def run_sustained(measure: BenchmarkMeasure, config: TrialConfig, *, cap_s: floa
     cancel = cancel or threading.Event()
     job = replace(measure.job(config), runs=None, seconds=cap_s, label=f"sustained {config.label()}")
     watch = SteadyWatch(slope_per_min, window_s)
-    run_cancel = threading.Event()
+    run_cancel = RunStop()
     after = [0]
 
     def on_event(event: Any) -> None:
@@ -83,10 +84,10 @@ def run_sustained(measure: BenchmarkMeasure, config: TrialConfig, *, cap_s: floa
         elif isinstance(event, Iteration) and event.iteration.phase == "measure" and watch.t_steady is not None:
             if event.iteration.t_start >= watch.t_steady:
                 after[0] += 1
-                if after[0] >= judge_iterations:
-                    run_cancel.set()
+                if after[0] >= judge_iterations and not run_cancel.is_set():
+                    run_cancel.stop(f"thermal steady state reached, then {judge_iterations} judged iterations")
         if cancel.is_set():
-            run_cancel.set()
+            run_cancel.stop("tuning cancelled by the user", planned=False)
 
     result = run_benchmark(measure.device, job, measure.store, on_event, run_cancel)
     measure.run_ids.append(result.run_id)
