@@ -348,3 +348,21 @@ def conv_macs(model: onnx.ModelProto, hw: int = 224) -> int:
                 w[1] if get_attr(node, "transB", 0) else w[0])
             total += int(np.prod(out)) * per_out
     return total
+
+
+def prepared_copy(model: onnx.ModelProto, fold_bn: bool, name: bool = True) -> tuple[onnx.ModelProto, list[str]]:
+    """The common start of weight-rewriting passes: a copy with named nodes, Constant-node weights moved to
+    initializers (else they would silently keep fp32 or escape pruning) and, optionally, BatchNorm folded
+    into the Conv before it. Returns the copy and notes saying what was done."""
+    out = copy_model(model)
+    if name:
+        name_nodes(out.graph)
+    notes: list[str] = []
+    converted = constants_to_initializers(out)
+    if converted:
+        notes.append(f"converted {converted} Constant nodes to initializers")
+    if fold_bn:
+        folded, _ = fold_batchnorm(out)
+        if folded:
+            notes.append(f"folded {folded} BatchNormalization into Conv")
+    return out, notes

@@ -44,16 +44,7 @@ class Fp16Pass(Pass):
         p = self.Params.model_validate(params.model_dump())
         from onnxconverter_common import float16
 
-        out = _graph.copy_model(model)
-        _graph.name_nodes(out.graph)
-        notes: list[str] = []
-        converted = _graph.constants_to_initializers(out)
-        if converted:
-            notes.append(f"converted {converted} Constant nodes to initializers")
-        if p.fold_batchnorm:
-            folded, _ = _graph.fold_batchnorm(out)
-            if folded:
-                notes.append(f"folded {folded} BatchNormalization into Conv before converting")
+        out, notes = _graph.prepared_copy(model, fold_bn=p.fold_batchnorm)
         _split_consumed_outputs(out.graph)
         fp32_bytes = _graph.tensor_bytes(out, [TensorProto.FLOAT])
         if fp32_bytes == 0:

@@ -191,16 +191,7 @@ class PruneChannelsPass(Pass):
 
     def apply(self, model: onnx.ModelProto, params: PassParams, ctx: PassContext) -> PassOutput:
         p = self.Params.model_validate(params.model_dump())
-        out = _graph.copy_model(model)
-        _graph.name_nodes(out.graph)
-        notes: list[str] = []
-        converted = _graph.constants_to_initializers(out)
-        if converted:
-            notes.append(f"converted {converted} Constant nodes to initializers")
-        if p.fold_batchnorm:
-            folded, _ = _graph.fold_batchnorm(out)
-            if folded:
-                notes.append(f"folded {folded} BatchNormalization into Conv")
+        out, notes = _graph.prepared_copy(model, fold_bn=p.fold_batchnorm)
         tracer = _Tracer(out.graph)
         convs = [n for n in out.graph.node if tracer.conv_kind(n) == "dense"]
         if not convs:

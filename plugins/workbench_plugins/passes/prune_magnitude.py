@@ -36,11 +36,7 @@ class PruneMagnitudePass(Pass):
 
     def apply(self, model: onnx.ModelProto, params: PassParams, ctx: PassContext) -> PassOutput:
         p = self.Params.model_validate(params.model_dump())
-        out = _graph.copy_model(model)
-        notes: list[str] = []
-        converted = _graph.constants_to_initializers(out)
-        if converted:
-            notes.append(f"converted {converted} Constant nodes to initializers")
+        out, notes = _graph.prepared_copy(model, fold_bn=False, name=False)
         inits = _graph.initializer_map(out.graph)
         names = [n for n in _graph.weight_names(out.graph, p.op_types)
                  if inits[n].data_type in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE)

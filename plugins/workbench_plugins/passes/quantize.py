@@ -161,15 +161,7 @@ class _Reader:
 def _prepare(pass_id: str, model: onnx.ModelProto, p: _Common, ctx: PassContext,
              needs_opset13: bool) -> tuple[onnx.ModelProto, list[str], list[str]]:
     """Copy and clean the model for the quantizer; returns (model, notes, float weight names)."""
-    out = _graph.copy_model(model)
-    _graph.name_nodes(out.graph)
-    notes: list[str] = []
-    converted = _graph.constants_to_initializers(out)
-    if converted:
-        notes.append(f"converted {converted} Constant nodes to initializers (else their weights stay fp32)")
-    folded, _ = _graph.fold_batchnorm(out)
-    if folded:
-        notes.append(f"folded {folded} BatchNormalization into Conv")
+    out, notes = _graph.prepared_copy(model, fold_bn=True)
     version = _graph.opset_version(out)
     if needs_opset13 and version < 13:
         try:
