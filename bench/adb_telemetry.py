@@ -49,7 +49,8 @@ def run_rate(link: DirectLink, hz: float, seconds: float) -> tuple[float, int, f
     got: list[float] = []
     tel = AdbTelemetry(link, hz)
     tel.channels()
-    tel.start(lambda s: got.append(s.t))
+    # count tick samples only: the thermal-status sample (dumpsys, once a second) is a separate Sample
+    tel.start(lambda s: None if "thermal.status" in s.values else got.append(s.t))
     pid = sampler_pid("sampler-")
     cpu0 = tree_cpu_s(pid) if pid else None
     w0 = time.monotonic()
@@ -57,7 +58,7 @@ def run_rate(link: DirectLink, hz: float, seconds: float) -> tuple[float, int, f
     cpu1 = tree_cpu_s(pid) if pid else None
     wall = time.monotonic() - w0
     tel.stop()
-    ticks = [t for t in got]
+    ticks = list(got)
     span = (ticks[-1] - ticks[0]) if len(ticks) > 1 else 0.0
     achieved = (len(ticks) - 1) / span if span > 0 else 0.0
     cpu_pct = ((cpu1 - cpu0) / wall * 100) if cpu0 is not None and cpu1 is not None else None
