@@ -40,15 +40,17 @@ def parse_input(text: str) -> tuple[str, Path]:
     return name, p.resolve()
 
 
-def build_job(model: Path, warmup: int, runs: int | None, seconds: float | None, threads: int | None,
+def build_job(model: Path, *, warmup: int, runs: int | None, seconds: float | None, threads: int | None,
               shapes: tuple[str, ...], inputs: tuple[str, ...], spin: bool | None, layers: bool,
-              layer_runs: int | None, affinity: str | None, rate: float, label: str) -> BenchmarkJob:
+              layer_runs: int | None, affinity: str | None, rate: float, label: str, runner: str,
+              cooldown: float | None, cooldown_timeout: float) -> BenchmarkJob:
+    """A BenchmarkJob from the CLI's knobs (--runs defaults to 50 unless --seconds is given)."""
     return BenchmarkJob(
-        model_path=model.resolve(), warmup=warmup, runs=runs if (runs or seconds is None) else None,
+        model_path=model.resolve(), warmup=warmup, runs=runs or (None if seconds else 50),
         seconds=seconds, threads=threads, shapes=dict(parse_shape(s) for s in shapes),
         inputs=dict(parse_input(i) for i in inputs), spin=spin, layers=layers, layer_runs=layer_runs,
         affinity=[int(c) for c in affinity.split(",")] if affinity else None, telemetry_hz=rate,
-        label=label or model.stem,
+        label=label or model.stem, runner=runner, cooldown_c=cooldown, cooldown_timeout_s=cooldown_timeout,
     )
 
 
@@ -68,6 +70,11 @@ def benchmark_options(fn):
         click.option("--affinity", metavar="0,1", help="Pin the runner to these CPUs."),
         click.option("--rate", default=10.0, show_default=True, type=click.FloatRange(0.5, 200), help="Telemetry Hz."),
         click.option("--label", default="", help="Free text stored with the run (variant name...)."),
+        click.option("--runner", type=click.Choice(["ort-python", "ort-perf-test"]), default="ort-python",
+                     show_default=True, help="ort-perf-test: onnxruntime_perf_test on Android (see README)."),
+        click.option("--cooldown", type=click.FloatRange(0), metavar="DEG_C",
+                     help="Before measuring, wait until temperatures are within DEG_C of this device's idle baseline."),
+        click.option("--cooldown-timeout", default=120.0, show_default=True, type=click.FloatRange(0)),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -109,18 +116,14 @@ def register(group: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
     @click.option("--top", default=25, show_default=True, help="Layers shown in the table.")
     @click.pass_obj
-    def profile(obj: CliContext, model: Path, device: str, warmup: int, runs: int | None, seconds: float | None,
-                threads: int | None, shapes: tuple[str, ...], inputs: tuple[str, ...], spin: bool | None,
-                layers: bool, layer_runs: int | None, affinity: str | None, rate: float, label: str,
-                as_json: bool, top: int) -> None:
+    def profile(obj: CliContext, model: Path, device: str, as_json: bool, top: int, label: str, **knobs) -> None:
         """Benchmark MODEL (a .onnx file, or a variant id / unique id prefix from `workbench variants`) on a
         device: latency with profiling off, then (--layers) per-layer timings."""
         from workbench.core.passes.variants import resolve_model_arg
 
         arg = resolve_model_arg(obj.workspace_dir(), model)
         model, label = arg.path, label or arg.variant_id or ""  # a variant's runs carry its id as label
-        job = build_job(model, warmup, runs if runs else (None if seconds else 50), seconds, threads, shapes,
-                        inputs, spin, layers, layer_runs, affinity, rate, label)
+        job = build_job(model, label=label, **knobs)
         result = execute(obj, model, device, job, quiet=as_json)
         if as_json:
             doc = asdict(result) | {"status": result.status.value, "op_summary": result.op_summary()}

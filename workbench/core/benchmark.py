@@ -10,6 +10,7 @@ import os
 import threading
 from typing import Any
 
+from workbench.core.cooldown import wait_for_cooldown
 from workbench.core.devices.base import Device, RunnerOutput
 from workbench.core.errors import DeviceDisconnected, RunCancelled, RunFailed, WorkbenchError
 from workbench.core.events import (
@@ -37,6 +38,7 @@ class _RunRecorder:
         self.store, self.run_id, self.emit, self.job = store, run_id, emit, job
         self.samples: list[Sample] = []
         self.measured = 0
+        self.cooldown: dict[str, Any] | None = None
         self._lock = threading.Lock()
 
     def on_sample(self, sample: Sample) -> None:
@@ -44,6 +46,10 @@ class _RunRecorder:
         with self._lock:
             self.samples.append(sample)
         self.emit(SampleEvent(self.run_id, sample))
+
+    def latest(self) -> Sample | None:
+        with self._lock:
+            return self.samples[-1] if self.samples else None
 
     def on_iteration(self, it) -> None:
         self.store.add_iteration(self.run_id, it)
@@ -73,6 +79,12 @@ def run_benchmark(device: Device, job: BenchmarkJob, store: RunStore, emit: Emit
         telemetry.start(rec.on_sample)
         emit(Progress("prepare", 0, None, "preparing model"))
         remote = device.prepare(job.model_path, lambda done, total: emit(Progress("push", done, total)))
+        if job.cooldown_c is not None:
+            gate = wait_for_cooldown(rec.latest, store.idle_temperatures(device.serial), job.cooldown_c,
+                                     job.cooldown_timeout_s, cancel, emit)
+            rec.cooldown = gate
+            if cancel.is_set():
+                raise RunCancelled("cancelled during cooldown")
         output = device.run(job, remote, rec.on_iteration, telemetry.watch_pid, cancel)
         result.status = RunStatus.DONE
     except (RunCancelled, KeyboardInterrupt):
@@ -112,6 +124,8 @@ def _summarize(result: BenchmarkResult, job: BenchmarkJob, rec: _RunRecorder, ou
         samples = list(rec.samples)
     result.memory = _memory(samples, output)
     result.conditions = _conditions(job, samples, load_before, output)
+    if rec.cooldown is not None:
+        result.conditions["cooldown"] = rec.cooldown
     if output:
         result.session_load_ms = output.session_load_ms
         result.inputs = output.inputs

@@ -197,6 +197,17 @@ class RunStore:
         row = self.run_row(run_id)
         return BenchmarkJob.from_json(json.loads(row["job_json"])) if row["job_json"] else None
 
+    def idle_temperatures(self, device: str, limit: int = 50) -> dict[str, float]:
+        """Per thermal channel, the coolest start temperature of this device's recent finished runs."""
+        idle: dict[str, float] = {}
+        for (result_json,) in self._query("SELECT result_json FROM runs WHERE device=? AND status=? AND result_json"
+                                          " IS NOT NULL ORDER BY id DESC LIMIT ?",
+                                          (device, RunStatus.DONE.value, limit)):
+            temps = (json.loads(result_json).get("conditions") or {}).get("temp_start_c") or {}
+            for key, value in temps.items():
+                idle[key] = min(value, idle.get(key, value))
+        return idle
+
     def channels(self, run_id: int) -> list[ChannelSpec]:
         return [ChannelSpec(k, u, g, lab) for k, u, g, lab in
                 self._query("SELECT key, unit, grp, label FROM channels WHERE run_id=? ORDER BY rowid", (run_id,))]

@@ -127,6 +127,8 @@ class BenchmarkJob:
     affinity: list[int] | None = None  # CPU ids
     seed: int = 0
     telemetry_hz: float = 10.0
+    cooldown_c: float | None = None  # before measuring, wait until temps are within this of the idle baseline
+    cooldown_timeout_s: float = 120.0
     runner: str = "ort-python"
     providers: list[str] = field(default_factory=lambda: ["CPUExecutionProvider"])
     label: str = ""  # free text: variant name etc.
