@@ -55,7 +55,8 @@ def test_cooldown_gives_up_after_timeout_and_says_so(tmp_path: Path) -> None:
     root = phone_like_root(tmp_path, 35000)
     store = RunStore(tmp_path / "ws")
     device = LocalDevice(sysfs_root=str(root))
-    run_benchmark(device, BenchmarkJob(model_path=MODEL, runs=2, telemetry_hz=20), store, lambda e: None)
+    first = run_benchmark(device, BenchmarkJob(model_path=MODEL, runs=2, telemetry_hz=20), store, lambda e: None)
+    assert first.conditions["temp_start_c"] == {"thermal.soc": 35.0}
     set_temp(root, 70000)
     job = BenchmarkJob(model_path=MODEL, runs=2, telemetry_hz=20, cooldown_c=1.0, cooldown_timeout_s=0.5)
     result = run_benchmark(device, job, store, lambda e: None)

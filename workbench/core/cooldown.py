@@ -16,10 +16,12 @@ from workbench.core.types import Sample
 
 def wait_for_cooldown(latest: Callable[[], Sample | None], baseline: dict[str, float], margin_c: float,
                       timeout_s: float, cancel: threading.Event, emit: Emit,
-                      poll_s: float = 0.5) -> dict[str, object]:
+                      poll_s: float = 0.5, first_sample_s: float = 3.0) -> dict[str, object]:
     """Block until every thermal channel is within `margin_c` of `baseline` (or timeout/cancel).
     Returns what happened, for the run's conditions."""
     start = time.monotonic()
+    while latest() is None and time.monotonic() - start < first_sample_s and not cancel.is_set():
+        cancel.wait(0.02)  # telemetry has just started: judge on a real reading, not on none
     excess = _excess(latest(), baseline)
     if excess is None:
         return {"applied": False, "reason": "no thermal channels on this device"}
