@@ -85,3 +85,25 @@ def test_crosshair_readout_and_png(qtbot, tmp_path) -> None:
     assert "Temperatures" in chart.readout.text() and "soc" in chart.readout.text()
     out = chart.save_png(tmp_path / "c.png")
     assert out.stat().st_size > 5000
+
+
+def test_primed_layout_is_reused_by_the_run_and_next_runs(qtbot) -> None:
+    chart, bridge = _chart(qtbot)
+    specs = [ChannelSpec("cpu.load.0", "%", "cpu_load"), ChannelSpec("mem.rss", "MB", "memory")]
+    chart.prime(specs)
+    plots = {g: chart.plot_item(g) for g in chart.group_names()}
+    curves = [c.item for c in chart._charts["memory"].curves]
+    for run_id in (1, 2):
+        bridge(RunStarted(run_id, "local", "m", 0.0))
+        bridge(ChannelsKnown(run_id, specs))
+        bridge(SampleEvent(run_id, Sample(1.0, {"cpu.load.0": 3.0, "mem.rss": 9.0})))
+        chart.frame()
+        assert {g: chart.plot_item(g) for g in chart.group_names()} == plots
+        assert [c.item for c in chart._charts["memory"].curves] == curves  # cleared and refilled, not rebuilt
+        x, y = curves[0].getOriginalDataset()
+        assert list(x) == [1.0] and list(y) == [9.0]
+    bridge(RunStarted(3, "local", "m", 0.0))
+    bridge(ChannelsKnown(3, specs[:1]))
+    chart.frame()
+    assert chart.group_names() == ["latency", "cpu_load"]
+    assert chart.plot_item("cpu_load") is plots["cpu_load"]  # a changed layout still reuses cached plots

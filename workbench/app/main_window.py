@@ -142,8 +142,7 @@ class MainWindow(QMainWindow):
         self.run_panel.sig_stop.connect(self.stop_run)
         self.devices_panel.sig_error.connect(self._on_failure)
         self.devices_panel.sig_devices_changed.connect(self._devices_changed)
-        self.devices_panel.sig_selected.connect(
-            lambda s: s and self.run_panel.device.setCurrentText(s))
+        self.devices_panel.sig_selected.connect(self._device_selected)
         self.models_panel.sig_error.connect(self._on_failure)
         self.models_panel.sig_model_selected.connect(self.run_panel.set_model)
         self.models_panel.sig_recent_changed.connect(lambda r: self.settings.setValue("recent", r))
@@ -279,6 +278,23 @@ class MainWindow(QMainWindow):
     def _devices_changed(self) -> None:
         usable = [r.serial for r in self.devices_vm.rows if r.usable]
         self.run_panel.set_devices(usable, self.devices_vm.selected)
+        self._device_selected(self.devices_vm.selected)
+
+    def _device_selected(self, serial: str | None) -> None:
+        """Follow the selection in the run panel and lay out the device's charts ahead of its run."""
+        if not serial:
+            return
+        self.run_panel.device.setCurrentText(serial)
+        device = self.devices_vm.devices.get(serial)
+        if device is None or self.runner.busy or self.current_run_id is not None:
+            return  # never re-lay-out charts that show a run
+
+        def done(channels: list) -> None:
+            if not self.runner.busy and self.current_run_id is None:
+                self.chart.prime(channels)
+
+        # Creating a telemetry source only discovers probes; it is not started, so nothing to stop.
+        self.tasks.submit(lambda: device.telemetry(10.0).channels(), done, lambda f: None)
 
     # -- history / reopen / compare ------------------------------------------------------------
     def refresh_history(self) -> None:

@@ -10,6 +10,8 @@ Why it is built this way (pyqtgraph's scrollingPlots / PlotSpeedTest lessons):
   times a second: pyqtgraph's own auto-range rescans every point on every change and was the
   single largest cost (see bench/chart_redraw.py).
 - Groups the device does not expose have no chart at all (not a flat zero line).
+- Grid lines are off by default: pyqtgraph paints them from each axis's QPicture over the whole plot,
+  which cost ~2.7x in frame rate here (11 vs 29 fps in bench/chart_redraw.py); a toggle turns them on.
 """
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from workbench.core.types import ChannelSpec
-from workbench.core.viewmodels.live import LATENCY_KEYS, P50_KEY, P90_KEY, LiveRunModel, group_title
+from workbench.core.viewmodels.live import (
+    GROUP_TITLES, LATENCY_KEYS, P50_KEY, P90_KEY, LiveRunModel, group_title,
+)
 from workbench.core.viewmodels.ring import RingBuffer
 
 WINDOWS_S: list[tuple[str, float]] = [("10 s", 10), ("30 s", 30), ("1 min", 60), ("5 min", 300),
@@ -74,6 +78,8 @@ class LiveChart(QWidget):
         self._yrange_every = 1.0 / yrange_hz
         self._last_yrange = 0.0
         self._charts: dict[str, _Chart] = {}
+        self._plot_cache: dict[str, pg.PlotItem] = {}
+        self._signature: list[tuple[str, list[str]]] | None = None
         self.frames = 0  # frame-timer ticks that drew something (soak test / bench read these)
         self.set_data_calls = 0
 
@@ -83,6 +89,9 @@ class LiveChart(QWidget):
         self.follow_button = QToolButton(text="Follow", checkable=True, checked=True)
         self.follow_button.setToolTip("Track the newest data (uncheck or drag a chart to pause)")
         self.follow_button.toggled.connect(self.set_follow)
+        self.grid_button = QToolButton(text="Grid", checkable=True, checked=False)
+        self.grid_button.setToolTip("Grid lines (they make every redraw noticeably slower)")
+        self.grid_button.toggled.connect(self._grid_toggled)
         self.window_box = QComboBox()
         for label, secs in WINDOWS_S:
             self.window_box.addItem(label, secs)
@@ -98,6 +107,7 @@ class LiveChart(QWidget):
         bar.addWidget(self.follow_button)
         bar.addWidget(QLabel("window"))
         bar.addWidget(self.window_box)
+        bar.addWidget(self.grid_button)
         bar.addWidget(self.readout, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -110,6 +120,8 @@ class LiveChart(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(max(1, int(1000 / fps)))
         self.timer.timeout.connect(self.frame)
+        for group in GROUP_TITLES:  # pay PlotItem construction at startup, not when a run starts
+            self._plot_for(group)
         self._rebuild()
 
     # -- public --------------------------------------------------------------------------------
@@ -170,33 +182,49 @@ class LiveChart(QWidget):
         return path
 
     # -- building ------------------------------------------------------------------------------
-    def _rebuild(self) -> None:
+    def prime(self, channels: list[ChannelSpec]) -> None:
+        """Lay out the charts for a device's channels before its run starts (e.g. when it is selected),
+        so the run start only clears curves instead of building plots on the GUI thread."""
+        self._rebuild(self.live.groups_for(channels))
+
+    def _rebuild(self, groups: list[tuple[str, list[ChannelSpec]]] | None = None) -> None:
+        """Lay out one plot per present group. Runs on the GUI thread at run start, so it is kept cheap:
+        pyqtgraph needs ~15 ms to create a PlotItem and ~15 ms to lay one out (a 4-chart rebuild stalled
+        the GUI ~100 ms, see bench/gui_stalls.py). A new run with the same channels only clears curves;
+        otherwise plots are taken from a cache filled once at construction."""
+        if groups is None:
+            groups = self.live.groups()
+        signature = [(g, [s.key for s in specs]) for g, specs in groups]
+        if signature == self._signature:
+            for chart in self._charts.values():
+                for c in chart.curves:
+                    c.ring = self.live.ring_for(c.key)
+                    c.drawn_total = -1
+                    c.item.clear()
+                    if c.scatter_color is not None:
+                        self._set_density(c, False)
+                chart.plot.setXRange(0.0, self.window_s, padding=0)
+            return
+        self._signature = signature
         self.view.ci.clear()
         self._charts = {}
-        groups = self.live.groups()
         master: pg.PlotItem | None = None
         for row, (group, specs) in enumerate(groups):
-            plot = self.view.addPlot(row=row, col=0)
-            plot.setMenuEnabled(False)
-            plot.showGrid(x=True, y=True, alpha=0.15)
-            plot.disableAutoRange()
-            plot.setClipToView(True)
-            plot.setDownsampling(auto=True, mode="peak")
-            left = plot.getAxis("left")
-            left.enableAutoSIPrefix(False)
-            left.setWidth(54)
+            plot = self._plot_for(group)
+            plot.clear()
+            if plot.legend is not None:
+                plot.legend.clear()
+            self.view.addItem(plot, row=row, col=0)
             unit = specs[0].unit if specs else ""
             plot.setLabel("left", group_title(group), units=unit)
-            if row < len(groups) - 1:
-                plot.getAxis("bottom").setStyle(showValues=False)
-            else:
-                plot.setLabel("bottom", "time since start", units="s")
-                plot.getAxis("bottom").enableAutoSIPrefix(False)
+            last = row == len(groups) - 1
+            plot.getAxis("bottom").setStyle(showValues=last)
+            plot.setLabel("bottom", "time since start" if last else "", units="s" if last else None)
+            if not last:
+                plot.getAxis("bottom").showLabel(False)
+            plot.setXLink(None if master is None else master)
             if master is None:
                 master = plot
-            else:
-                plot.setXLink(master)
-            plot.getViewBox().sigRangeChangedManually.connect(self._user_panned)
             vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((200, 200, 200, 90)))
             vline.setZValue(50)
             plot.addItem(vline, ignoreBounds=True)
@@ -207,6 +235,23 @@ class LiveChart(QWidget):
                 self._build_lines(chart)
             self._charts[group] = chart
             plot.setXRange(0.0, self.window_s, padding=0)
+
+    def _plot_for(self, group: str) -> pg.PlotItem:
+        plot = self._plot_cache.get(group)
+        if plot is None:
+            plot = pg.PlotItem()
+            plot.setMenuEnabled(False)
+            plot.disableAutoRange()
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.showGrid(x=self.grid_button.isChecked(), y=self.grid_button.isChecked(), alpha=0.15)
+            left = plot.getAxis("left")
+            left.enableAutoSIPrefix(False)
+            left.setWidth(54)
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
+            plot.getViewBox().sigRangeChangedManually.connect(self._user_panned)
+            self._plot_cache[group] = plot
+        return plot
 
     def _build_latency(self, chart: _Chart) -> None:
         chart.plot.addLegend(offset=(4, 2), labelTextSize="7pt", colCount=5)
@@ -291,6 +336,10 @@ class LiveChart(QWidget):
     # -- interaction ---------------------------------------------------------------------------
     def _user_panned(self, *_: object) -> None:
         self.set_follow(False)
+
+    def _grid_toggled(self, on: bool) -> None:
+        for plot in self._plot_cache.values():
+            plot.showGrid(x=on, y=on, alpha=0.15)
 
     def _window_changed(self, _: int) -> None:
         self.window_s = float(self.window_box.currentData())

@@ -174,8 +174,13 @@ class LiveRunModel:
 
     def groups(self) -> list[tuple[str, list[ChannelSpec]]]:
         """Charts to show, in display order: latency first, then only groups that have channels."""
+        return self.groups_for(list(self._specs.values()))
+
+    @staticmethod
+    def groups_for(channels: list[ChannelSpec]) -> list[tuple[str, list[ChannelSpec]]]:
+        """The charts a run with these channels will show (lets the view lay them out before it starts)."""
         by_group: dict[str, list[ChannelSpec]] = {}
-        for spec in self._specs.values():
+        for spec in channels:
             by_group.setdefault(spec.group, []).append(spec)
         order = list(GROUP_TITLES)
         names = sorted(by_group, key=lambda g: (order.index(g) if g in order else len(order), g))
