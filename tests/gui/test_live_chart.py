@@ -26,7 +26,7 @@ def test_only_present_groups_get_charts(qtbot) -> None:
     bridge(RunStarted(1, "local", "m", 0.0))
     bridge(ChannelsKnown(1, [ChannelSpec("cpu.load.0", "%", "cpu_load"), ChannelSpec("mem.rss", "MB", "memory")]))
     chart.frame()
-    assert chart.group_names() == ["latency", "cpu_load", "memory"]
+    assert chart.group_names() == ["latency", "cpu_load", "memory_system"]
 
 
 def test_worker_thread_feed_reaches_curves_and_window_follows(qtbot) -> None:
@@ -37,11 +37,11 @@ def test_worker_thread_feed_reaches_curves_and_window_follows(qtbot) -> None:
     qtbot.waitUntil(lambda: chart.live.telemetry.total == 300 and chart.set_data_calls > 0, timeout=5000)
     qtbot.wait(100)
     chart.stop()
-    assert len(chart.group_names()) == 6
+    assert len(chart.group_names()) == 7  # memory is split into runner and system charts
     curve = chart._charts["cpu_load"].curves[0].item
     x, y = curve.getOriginalDataset()
     assert len(x) == 300 and np.isclose(x[-1], 29.9)
-    (x0, x1), _ = chart.plot_item("memory").viewRange()  # x-linked to the latency chart
+    (x0, x1), _ = chart.plot_item("memory_system").viewRange()  # x-linked to the latency chart
     assert np.isclose(x1 - x0, 10.0) and np.isclose(x1, 29.9)
     _, (y0, y1) = chart.plot_item("cpu_freq").viewRange()
     lo, hi = chart.live.telemetry.range_since("cpu.freq.4", x0)
@@ -92,14 +92,14 @@ def test_primed_layout_is_reused_by_the_run_and_next_runs(qtbot) -> None:
     specs = [ChannelSpec("cpu.load.0", "%", "cpu_load"), ChannelSpec("mem.rss", "MB", "memory")]
     chart.prime(specs)
     plots = {g: chart.plot_item(g) for g in chart.group_names()}
-    curves = [c.item for c in chart._charts["memory"].curves]
+    curves = [c.item for c in chart._charts["memory_system"].curves]
     for run_id in (1, 2):
         bridge(RunStarted(run_id, "local", "m", 0.0))
         bridge(ChannelsKnown(run_id, specs))
         bridge(SampleEvent(run_id, Sample(1.0, {"cpu.load.0": 3.0, "mem.rss": 9.0})))
         chart.frame()
         assert {g: chart.plot_item(g) for g in chart.group_names()} == plots
-        assert [c.item for c in chart._charts["memory"].curves] == curves  # cleared and refilled, not rebuilt
+        assert [c.item for c in chart._charts["memory_system"].curves] == curves  # cleared and refilled, not rebuilt
         x, y = curves[0].getOriginalDataset()
         assert list(x) == [1.0] and list(y) == [9.0]
     bridge(RunStarted(3, "local", "m", 0.0))

@@ -36,7 +36,7 @@ def test_absent_groups_are_not_charted() -> None:
     m = LiveRunModel()
     _start(m)
     m.drain()
-    assert [g for g, _ in m.groups()] == ["latency", "cpu_load", "memory"]
+    assert [g for g, _ in m.groups()] == ["latency", "cpu_load", "memory_runner"]
 
 
 def test_rolling_percentiles_only_over_measured_iterations() -> None:

@@ -39,7 +39,7 @@ class LayersTab(QWidget):
         self.diff.verticalHeader().setVisible(False)
         self.bars = pg.PlotWidget()
         self.bars.setBackground("#1e1f22")
-        self.bars.setTitle(f"top {TOP_N} layers (mean µs per run)", size="9pt")
+        self.bars.setTitle(f"top {TOP_N} layers, mean µs", size="9pt")
         self.bars.setMenuEnabled(False)
 
         left = QWidget()
@@ -64,7 +64,7 @@ class LayersTab(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
-        split.setSizes([600, 400])
+        split.setSizes([620, 380])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(split)
@@ -87,9 +87,10 @@ class LayersTab(QWidget):
 
     def show_diff(self, other: list[LayerTiming], other_name: str) -> None:
         rows = diff_layers(self.vm.layers, other)
-        fill(self.diff, ["name", "op", "this µs", f"{other_name} µs", "Δ µs", "ratio"],
-             [[r.name, r.op_type, r.a_us, r.b_us, r.delta_us, r.ratio] for r in rows], fmt="{:.2f}")
+        fill(self.diff, ["name", "Δ µs", "×", "this µs", f"{other_name} µs", "op"],
+             [[r.name, r.delta_us, r.ratio, r.a_us, r.b_us, r.op_type] for r in rows], fmt="{:.2f}")
         self.diff.resizeColumnsToContents()
+        self.diff.setColumnWidth(0, min(self.diff.columnWidth(0), 180))
         self.right.setCurrentIndex(2)
 
     def _filter_changed(self, text: str) -> None:
@@ -98,9 +99,10 @@ class LayersTab(QWidget):
 
     def _fill_table(self) -> None:
         rows = self.vm.rows()
-        fill(self.table, [*COLUMNS[:-1], "share %"],
-             [[lt.name, lt.op_type, lt.provider, lt.count, lt.mean_us, lt.p50_us, lt.p90_us, lt.total_us,
-               round(lt.share * 100, 2)] for lt in rows])
+        headers = ["share %" if c == "share" else c for c in COLUMNS]
+        fill(self.table, headers,
+             [[lt.name, lt.op_type, lt.mean_us, lt.p50_us, lt.p90_us, round(lt.share * 100, 2), lt.count,
+               lt.total_us, lt.provider] for lt in rows])
         self.table.resizeColumnsToContents()
         self.table.setColumnWidth(0, min(self.table.columnWidth(0), 260))
 

@@ -1,12 +1,13 @@
 """Run panel: device, threads, shapes, warmup, runs/seconds, layers, spin; Start/Stop; progress."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
-    QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from workbench.core.events import Progress
@@ -50,6 +51,10 @@ class RunPanel(QWidget):
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.summary.setObjectName("runSummary")
+        # long result lines wrap instead of widening the dock
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._started = 0.0
+        self._expected_s: float | None = None
 
         form = QFormLayout()
         form.addRow("model", self.model_label)
@@ -97,6 +102,8 @@ class RunPanel(QWidget):
         self.start_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         if busy:
+            self._started = time.monotonic()
+            self._expected_s = self.seconds.value() or None
             self.progress.setRange(0, 0)
             self.progress.setFormat("starting")
             self.summary.setText("")
@@ -106,6 +113,12 @@ class RunPanel(QWidget):
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * min(p.done / p.total, 1.0)))
             self.progress.setFormat(f"{p.stage}: {p.done:.0f}/{p.total:.0f}")
+        elif p.stage == "measure" and self._expected_s:
+            # timed runs have no iteration total: show elapsed of the requested seconds instead
+            elapsed = time.monotonic() - self._started
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * min(elapsed / self._expected_s, 1.0)))
+            self.progress.setFormat(f"measure: {p.done:.0f} iterations, {elapsed:.0f}/{self._expected_s:.0f} s")
         else:
             self.progress.setRange(0, 0)
             self.progress.setFormat(p.message or p.stage)

@@ -27,6 +27,7 @@ def cell(value: Any, fmt: str = "{:.1f}") -> QTableWidgetItem:
 
 
 def fill(table: QTableWidget, headers: list[str], rows: list[list[Any]], fmt: str = "{:.1f}") -> None:
+    table.verticalHeader().setDefaultSectionSize(20)
     sorting = table.isSortingEnabled()
     table.setSortingEnabled(False)  # else rows reorder while being filled
     table.clear()

@@ -87,7 +87,7 @@ class DevicesViewModel:
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     if isinstance(value, (list, tuple)):
         return ", ".join(_fmt(v) for v in value) if len(value) <= 8 else f"{len(value)} items"
     if isinstance(value, dict):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from workbench.core.types import LayerTiming
 
-COLUMNS = ("name", "op_type", "provider", "count", "mean_us", "p50_us", "p90_us", "total_us", "share")
+COLUMNS = ("name", "op_type", "mean_us", "p50_us", "p90_us", "share", "count", "total_us", "provider")
 
 
 @dataclass

@@ -24,7 +24,8 @@ GROUP_TITLES: dict[str, str] = {
     "cpu_freq": "CPU frequency per policy",
     "thermal": "Temperatures",
     "power": "Power",
-    "memory": "Memory (runner + system)",
+    "memory_runner": "Runner memory",
+    "memory_system": "System memory",
 }
 LATENCY_KEYS = {
     "warmup": "lat.warmup",
@@ -41,6 +42,14 @@ def phase_of(phase: str) -> str:
     if phase.startswith("profil"):
         return "profiled"
     return "measure"
+
+
+def chart_group(spec: ChannelSpec) -> str:
+    """The chart a channel is drawn on. Memory is split into runner and system charts: on one axis a
+    24 GB 'system available' line flattens a 100 MB runner RSS into the x-axis."""
+    if spec.group == "memory":
+        return "memory_runner" if ".runner" in spec.key or "runner" in spec.label.lower() else "memory_system"
+    return spec.group
 
 
 def group_title(group: str) -> str:
@@ -74,7 +83,7 @@ class LiveRunModel:
     and iterations share one axis.
     """
 
-    def __init__(self, capacity: int = 36_000, latency_capacity: int = 50_000, rolling: int = 20) -> None:
+    def __init__(self, capacity: int = 36_000, latency_capacity: int = 50_000, rolling: int = 50) -> None:
         self.capacity = capacity
         self.rolling = rolling
         self.telemetry = RingBuffer(capacity)
@@ -181,7 +190,7 @@ class LiveRunModel:
         """The charts a run with these channels will show (lets the view lay them out before it starts)."""
         by_group: dict[str, list[ChannelSpec]] = {}
         for spec in channels:
-            by_group.setdefault(spec.group, []).append(spec)
+            by_group.setdefault(chart_group(spec), []).append(spec)
         order = list(GROUP_TITLES)
         names = sorted(by_group, key=lambda g: (order.index(g) if g in order else len(order), g))
         lat_specs = [
@@ -212,6 +221,8 @@ class LiveRunModel:
                 lo, hi = min(lo, r[0]), max(hi, r[1])
         if not np.isfinite(lo):
             return None
+        if specs and all(s.unit == "%" for s in specs):  # loads: always the full 0-100 scale
+            return 0.0, max(100.0, hi)
         pad = (hi - lo) * 0.05 or max(abs(hi) * 0.05, 1.0)
         return lo - pad, hi + pad
 

@@ -1,0 +1,88 @@
+"""Take the README/issue screenshots: real runs of the demo model in the real window (not a test).
+
+Run under a virtual display, e.g.:
+    Xvfb :99 -screen 0 1600x1000x24 & DISPLAY=:99 python tests/gui/screenshots.py resources/screenshots
+It makes two runs on this machine (the second with 1 thread), grabs the Live tab mid-run and after,
+Layers (with a diff), Compare and History, and writes PNGs into the given folder.
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+
+def main(out: Path) -> None:
+    from PySide6.QtCore import QSettings
+
+    from workbench.app import create_app
+    from workbench.app.main_window import MainWindow
+    from workbench.core.devices.registry import list_devices
+    from workbench.core.models import demo_model_path
+
+    out.mkdir(parents=True, exist_ok=True)
+    app = create_app()
+    tmp = Path(tempfile.mkdtemp(prefix="wb-shots-"))
+    w = MainWindow(tmp / "ws", settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat),
+                   device_lister=lambda: list_devices(include_adb=False))
+    w.resize(1560, 960)
+    w.show()
+
+    def pump(seconds: float, until=lambda: False) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end and not until():
+            app.processEvents()
+            time.sleep(0.005)
+
+    pump(20, lambda: w.run_panel.device.count() > 0 and not w.tasks.pending)
+    w.open_model(demo_model_path("mobilenet_se"))
+    pump(20, lambda: not w.tasks.pending)
+    finished: list = []
+    w.bridge.sig_run_finished.connect(lambda ev: finished.append(ev.result))
+
+    def run(seconds: float, threads: int, mid_shot: str | None = None) -> None:
+        w.run_panel.seconds.setValue(seconds)
+        w.run_panel.runs.setValue(1_000_000)
+        w.run_panel.threads.setValue(threads)
+        w.run_panel.layers.setChecked(True)
+        n = len(finished)
+        w.start_run()
+        if mid_shot:
+            pump(seconds * 0.6)
+            w.grab().save(str(out / mid_shot))
+        pump(120, lambda: len(finished) > n and not w.runner.busy)
+        pump(1.0)
+
+    run(12, 0, "live-during-run.png")
+    w.grab().save(str(out / "live-after-run.png"))
+    run(6, 1)
+    a, b = finished[0].run_id, finished[1].run_id
+    w.tabs.setCurrentWidget(w.layers_tab)
+    w.open_run(a)
+    pump(10, lambda: w.current_run_id == a and not w.tasks.pending)
+    w.tabs.setCurrentWidget(w.layers_tab)
+    w.layers_tab.diff_with.setCurrentIndex(0)
+    w._diff_with(b)
+    pump(10, lambda: w.layers_tab.diff.rowCount() > 0)
+    w.layers_tab.right.setCurrentIndex(0)
+    pump(0.5)
+    w.grab().save(str(out / "layers.png"))
+    w.layers_tab.right.setCurrentIndex(2)
+    pump(0.5)
+    w.grab().save(str(out / "layers-diff.png"))
+    w.compare_runs([a, b])
+    pump(10, lambda: w.tabs.currentWidget() is w.compare_tab)
+    pump(0.5)
+    w.grab().save(str(out / "compare.png"))
+    w.tabs.setCurrentWidget(w.history_tab)
+    pump(0.5)
+    w.grab().save(str(out / "history.png"))
+    w.close()
+    print("\n".join(str(p) for p in sorted(out.glob("*.png"))))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "resources/screenshots"))
