@@ -109,3 +109,33 @@ def test_percentiles_drawn_match_run_stats(qtbot, window, demo_model) -> None:
     qtbot.waitUntil(lambda: len(w.live.latency["measure"]) == 30, timeout=5000)
     lat = w.live.latency["measure"].column("lat.measure")
     assert np.isclose(np.median(lat), result.latency.p50_ms, rtol=1e-6)
+
+
+def test_derive_variant_from_schema_form(qtbot, window, demo_model) -> None:
+    w = window
+    w.open_model(demo_model)
+    qtbot.waitUntil(lambda: w.models_panel.tree.topLevelItemCount() == 1 and not w.tasks.pending, timeout=20_000)
+    w.models_panel.tree.setCurrentItem(w.models_panel.tree.topLevelItem(0))
+    assert w.models_panel.derive_button.isEnabled()
+    w.models_panel.derive_button.click()
+    dialog = w.last_dialog
+    dialog.combo.setCurrentIndex(dialog.combo.findData("prune-magnitude"))
+    assert {"sparsity", "scope", "op_types"} <= set(dialog.editors)
+    dialog.editors["op_types"].setText("Conv")
+    dialog.editors["sparsity"].setValue(0.3)
+    dialog.combo.setCurrentIndex(dialog.combo.findData("fix-shape"))
+    dialog.editors["dims"].setText("{not json")
+    dialog._accept()
+    assert dialog.isVisible() and "fix-shape: dims" in dialog.error.text()  # stays open, says which field
+    dialog.combo.setCurrentIndex(dialog.combo.findData("prune-magnitude"))
+    dialog.editors["sparsity"].setValue(0.3)
+    derived = []
+    w.sig_variant_derived.connect(derived.append)
+    dialog._accept()
+    qtbot.waitUntil(lambda: bool(derived) or w.last_error is not None, timeout=60_000)
+    assert derived, w.last_error.text() + "\n" + w.last_error.detailedText()
+    qtbot.waitUntil(lambda: w.models_panel.tree.topLevelItem(0).childCount() == 1, timeout=10_000)
+    child = w.models_panel.tree.topLevelItem(0).child(0)
+    assert child.text(0).startswith("prune-magnitude") and "sparsity=0.3" in child.text(0)
+    w.models_panel.tree.setCurrentItem(child)
+    assert w.run_panel.model.suffix == ".onnx" and w.run_panel.model != demo_model.resolve()

@@ -5,6 +5,9 @@ It only shows and wires. Every device, store and pass call goes through `TaskRun
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,6 +21,7 @@ from workbench.app.bridge import EventBridge
 from workbench.app.charts.live_chart import LiveChart
 from workbench.app.dialogs import show_error
 from workbench.app.widgets.compare_tab import CompareTab
+from workbench.app.widgets.derive_dialog import DeriveDialog
 from workbench.app.widgets.devices_dock import DevicesPanel
 from workbench.app.widgets.history_tab import HistoryTab
 from workbench.app.widgets.layers_tab import LayersTab
@@ -27,6 +31,7 @@ from workbench.app.widgets.tables import table_to_csv
 from workbench.app.workers import RunController, TaskFailure, TaskRunner
 from workbench.core.devices.base import Device
 from workbench.core.errors import WorkbenchError
+from workbench.core.passes.base import PassContext
 from workbench.core.events import LayersReady, Log, Progress, RunFinished, RunStarted
 from workbench.core.store import RunStore
 from workbench.core.types import BenchmarkResult, RunStatus
@@ -63,6 +68,9 @@ class MainWindow(QMainWindow):
     sig_compare_shown = Signal(list)
     """The Compare tab was filled. Argument: run ids, baseline first."""
 
+    sig_variant_derived = Signal(str)
+    """A variant was derived (or found in the cache). Argument: its id."""
+
     sig_history_loaded = Signal(int)
     """The History table was refreshed. Argument: number of runs listed."""
 
@@ -84,6 +92,8 @@ class MainWindow(QMainWindow):
 
             variant_store_factory = lambda: VariantStore(self.workspace)  # noqa: E731
         self.current_run_id: int | None = None
+        self._variant_store_factory = variant_store_factory
+        self._derive_cancel = threading.Event()
         self.last_error: QMessageBox | None = None
 
         # models and plumbing
@@ -144,6 +154,7 @@ class MainWindow(QMainWindow):
         self.devices_panel.sig_devices_changed.connect(self._devices_changed)
         self.devices_panel.sig_selected.connect(self._device_selected)
         self.models_panel.sig_error.connect(self._on_failure)
+        self.models_panel.sig_derive_requested.connect(self.ask_derive)
         self.models_panel.sig_model_selected.connect(self.run_panel.set_model)
         self.models_panel.sig_recent_changed.connect(lambda r: self.settings.setValue("recent", r))
         self.history_tab.sig_refresh.connect(self.refresh_history)
@@ -218,6 +229,7 @@ class MainWindow(QMainWindow):
         """Cancel the run and wait for workers, so closing never leaves a runner or thread behind."""
         self.chart.stop()
         self._save_settings()
+        self._derive_cancel.set()  # a running pass stops at its next check
         self.runner.shutdown()
         self.tasks.shutdown()
         self.store.close()
@@ -295,6 +307,42 @@ class MainWindow(QMainWindow):
 
         # Creating a telemetry source only discovers probes; it is not started, so nothing to stop.
         self.tasks.submit(lambda: device.telemetry(10.0).channels(), done, lambda f: None)
+
+    # -- variants ------------------------------------------------------------------------------
+    def ask_derive(self, parent_id: str) -> DeriveDialog | None:
+        """Open the derive dialog (form built from the pass's Params schema); derive on a worker."""
+        from workbench.core.passes.registry import pass_statuses
+
+        passes = {st.manifest.name: st.obj for st in pass_statuses() if st.ok}
+        if not passes:
+            self.report_error(WorkbenchError("no optimization passes are installed (workbench.passes entry points)"))
+            return None
+        dialog = DeriveDialog(passes, parent_id[:10], self)
+        dialog.accepted.connect(lambda: self.derive(parent_id, dialog.pass_id, dialog.params))
+        dialog.open()
+        self.last_dialog = dialog
+        return dialog
+
+    def derive(self, parent_id: str, pass_id: str, params: dict) -> None:
+        factory, workspace, cancel = self._variant_store_factory, self.workspace, self._derive_cancel
+        self.status_text.setText(f"deriving {pass_id} from {parent_id[:10]}…")
+
+        def work():
+            store = factory()
+            work_dir = Path(tempfile.mkdtemp(prefix="derive-gui-", dir=workspace))
+            try:
+                ctx = PassContext(work_dir=work_dir, cancel=cancel)
+                return store.derive(store.get(parent_id), pass_id, params, ctx)
+            finally:
+                shutil.rmtree(work_dir, ignore_errors=True)
+
+        def done(result) -> None:
+            variant, cached = result
+            self.status_text.setText(f"{pass_id}: variant {variant.short}" + (" (cached)" if cached else ""))
+            self.models_panel.refresh_variants()
+            self.sig_variant_derived.emit(variant.id)
+
+        self.tasks.submit(work, done, self._on_failure)
 
     # -- history / reopen / compare ------------------------------------------------------------
     def refresh_history(self) -> None:

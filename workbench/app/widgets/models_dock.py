@@ -21,6 +21,9 @@ class ModelsPanel(QWidget):
     sig_error = Signal(object)
     """Opening a model or reading variants failed. Argument: `TaskFailure`."""
 
+    sig_derive_requested = Signal(str)
+    """Derive… pressed on a stored variant. Argument: the parent variant id."""
+
     sig_recent_changed = Signal(list)
     """The recent-files list changed (saved to QSettings). Argument: list of path strings."""
 
@@ -32,6 +35,10 @@ class ModelsPanel(QWidget):
         self.setAcceptDrops(True)
         self.open_button = QPushButton("Open ONNX…")
         self.open_button.clicked.connect(self.open_dialog)
+        self.derive_button = QPushButton("Derive…")
+        self.derive_button.setToolTip("Apply an optimization pass to the selected model/variant")
+        self.derive_button.setEnabled(False)
+        self.derive_button.clicked.connect(self._derive_clicked)
         self.recent = QComboBox()
         self.recent.setPlaceholderText("recent models")
         self.recent.activated.connect(lambda i: self.open_path(self.recent.itemData(i)))
@@ -42,6 +49,7 @@ class ModelsPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.open_button)
         top.addWidget(self.recent, 1)
+        top.addWidget(self.derive_button)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
@@ -122,6 +130,7 @@ class ModelsPanel(QWidget):
         def add(parent, node: VariantNode) -> QTreeWidgetItem:
             item = QTreeWidgetItem([node.label, node.detail])
             item.setData(0, Qt.ItemDataRole.UserRole, str(node.path))
+            item.setData(1, Qt.ItemDataRole.UserRole, node.id)
             item.setToolTip(0, str(node.path))
             (parent.addChild(item) if parent is not None else self.tree.addTopLevelItem(item))
             for child in node.children:
@@ -134,10 +143,22 @@ class ModelsPanel(QWidget):
             add(None, node)
         self.tree.expandAll()
         self.tree.blockSignals(False)
+        self.derive_button.setEnabled(self.selected_variant_id() is not None)
+
+    def selected_variant_id(self) -> str | None:
+        item = self.tree.currentItem()
+        vid = item.data(1, Qt.ItemDataRole.UserRole) if item else None
+        return None if vid in (None, "file") else vid
+
+    def _derive_clicked(self) -> None:
+        vid = self.selected_variant_id()
+        if vid:
+            self.sig_derive_requested.emit(vid)
 
     def _current_changed(self, item: QTreeWidgetItem | None, _prev: object = None) -> None:
         if item is None:
             return
         p = Path(item.data(0, Qt.ItemDataRole.UserRole))
+        self.derive_button.setEnabled(item.data(1, Qt.ItemDataRole.UserRole) != "file")
         self.vm.select(p)
         self.sig_model_selected.emit(p)
