@@ -52,7 +52,8 @@ class Sample:
 
 @dataclass
 class IterationEvent:
-    """One model run. `phase` is `warmup`, `measure` (profiling off) or `profiled` (profiling on)."""
+    """One model run. `phase` is `warmup`, `measure` (profiling off), `profile-warmup` (first runs of the
+    profiling session, excluded from layer statistics) or `profiled` (profiling on)."""
 
     index: int
     phase: str
