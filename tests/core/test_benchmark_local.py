@@ -111,3 +111,30 @@ def test_bad_input_name_fails_with_clear_reason(tmp_path: Path) -> None:
     result, _, _ = run(job, tmp_path / "ws")
     assert result.status == RunStatus.FAILED
     assert "imgae" in result.error and "image" in result.error
+
+
+def test_unexpected_error_is_stored_as_failed_and_reraised(tmp_path: Path) -> None:
+    class BrokenPrepare(LocalDevice):
+        def prepare(self, model, progress=None):
+            raise OSError(28, "No space left on device")
+
+    store = RunStore(tmp_path / "ws")
+    with pytest.raises(OSError):
+        run_benchmark(BrokenPrepare(), BenchmarkJob(model_path=MODELS / "wild_cnn.onnx", runs=2), store,
+                      lambda e: None)
+    row = store.list_runs()[0]
+    assert row["status"] == RunStatus.FAILED.value
+    assert "No space left" in store.get_result(row["id"]).error
+
+
+def test_a_broken_event_consumer_does_not_lose_the_run(tmp_path: Path) -> None:
+    def broken_view(event) -> None:
+        if isinstance(event, Iteration):
+            raise RuntimeError("view exploded")
+
+    store = RunStore(tmp_path / "ws")
+    result = run_benchmark(LocalDevice(), BenchmarkJob(model_path=MODELS / "wild_cnn.onnx", warmup=1, runs=5),
+                           store, broken_view)
+    assert result.status == RunStatus.DONE and result.latency.count == 5
+    assert len(store.iterations(result.run_id)) == 6  # stored before the view saw them
+    assert "view exploded" in result.conditions["event_consumer_errors"][0]

@@ -40,6 +40,19 @@ def parse_input(text: str) -> tuple[str, Path]:
     return name, p.resolve()
 
 
+def parse_affinity(text: str | None) -> list[int] | None:
+    """--affinity 0,2 -> [0, 2]; a one-line error for anything that is not distinct CPU numbers."""
+    if not text:
+        return None
+    try:
+        cpus = [int(c) for c in text.split(",")]
+        if any(c < 0 for c in cpus) or len(set(cpus)) != len(cpus):
+            raise ValueError
+    except ValueError:
+        raise InputSpecError(f"--affinity {text!r}: expected distinct CPU numbers like 0,1") from None
+    return cpus
+
+
 def build_job(model: Path, *, warmup: int, runs: int | None, seconds: float | None, threads: int | None,
               shapes: tuple[str, ...], inputs: tuple[str, ...], spin: bool | None, layers: bool,
               layer_runs: int | None, affinity: str | None, rate: float, label: str, runner: str,
@@ -49,7 +62,7 @@ def build_job(model: Path, *, warmup: int, runs: int | None, seconds: float | No
         model_path=model.resolve(), warmup=warmup, runs=runs or (None if seconds else 50),
         seconds=seconds, threads=threads, shapes=dict(parse_shape(s) for s in shapes),
         inputs=dict(parse_input(i) for i in inputs), spin=spin, layers=layers, layer_runs=layer_runs,
-        affinity=[int(c) for c in affinity.split(",")] if affinity else None, telemetry_hz=rate,
+        affinity=parse_affinity(affinity), telemetry_hz=rate,
         label=label or model.stem, runner=runner, cooldown_c=cooldown, cooldown_timeout_s=cooldown_timeout,
     )
 
@@ -102,10 +115,8 @@ def execute(ctx: CliContext, model: Path, device_serial: str, job: BenchmarkJob,
 
 def _check_model(model: Path) -> None:
     """One clear line for missing/corrupt/non-ONNX files before anything starts."""
-    try:
-        from workbench.core.models import load_model
-    except ImportError:  # model checks land with the inspect command
-        return
+    from workbench.core.models import load_model
+
     load_model(model)
 
 

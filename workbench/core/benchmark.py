@@ -62,16 +62,22 @@ class _RunRecorder:
 
 def run_benchmark(device: Device, job: BenchmarkJob, store: RunStore, emit: Emit,
                   cancel: threading.Event | None = None) -> BenchmarkResult:
-    """Run `job` on `device`; the returned result is also stored and emitted as RunFinished."""
+    """Run `job` on `device`; the returned result is also stored and emitted as RunFinished.
+
+    Whatever happens, the run row ends with a final status: an unexpected exception is stored as `failed`
+    (with its type and message) and then re-raised, so a bug is visible instead of a run stuck `running`.
+    """
     cancel = cancel or threading.Event()
+    emit = _isolated(emit)
     run_id = store.create_run(device.serial, str(job.model_path), job)
     rec = _RunRecorder(store, run_id, emit, job)
     result = BenchmarkResult(run_id=run_id, status=RunStatus.RUNNING, device=device.serial, model=str(job.model_path))
-    emit(RunStarted(run_id, device.serial, str(job.model_path), device.clock()))
     load_before = _loadavg()
     telemetry = None
     output: RunnerOutput | None = None
+    unexpected: BaseException | None = None
     try:
+        emit(RunStarted(run_id, device.serial, str(job.model_path), device.clock()))
         telemetry = device.telemetry(job.telemetry_hz)
         channels = telemetry.channels()
         store.add_channels(run_id, channels)
@@ -96,21 +102,56 @@ def run_benchmark(device: Device, job: BenchmarkJob, store: RunStore, emit: Emit
         result.status, result.error = RunStatus.INTERRUPTED, str(exc)
     except (RunFailed, WorkbenchError) as exc:
         result.status, result.error = RunStatus.FAILED, str(exc)
+    except Exception as exc:  # noqa: BLE001 - stored as failed, then re-raised below
+        result.status, result.error = RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}"
+        unexpected = exc
     finally:
-        if telemetry is not None:
-            try:
-                telemetry.stop()
-            except WorkbenchError as exc:
-                emit(Log("warning", f"telemetry did not stop cleanly: {exc}"))
+        _finalize(result, job, store, rec, telemetry, output, load_before, cancel, emit)
+    if unexpected is not None:
+        raise unexpected
+    return result
+
+
+def _finalize(result: BenchmarkResult, job: BenchmarkJob, store: RunStore, rec: _RunRecorder, telemetry,
+              output: RunnerOutput | None, load_before, cancel: threading.Event, emit: Emit) -> None:
+    """Stop telemetry, summarize, store layers and the final status; each step may fail without losing the
+    final status (the run row must never stay `running`)."""
+    if telemetry is not None:
+        try:
+            telemetry.stop()
+        except Exception as exc:  # noqa: BLE001
+            emit(Log("warning", f"telemetry did not stop cleanly: {exc}"))
+    try:
         _summarize(result, job, rec, output, load_before)
         if isinstance(cancel, RunStop) and cancel.planned:
             result.conditions["stopped_early"] = cancel.reason
         if output is not None and output.profile_events:
             _store_layers(store, result, output)
-            emit(LayersReady(run_id, result.layers))
-        store.finish_run(result)
-        emit(RunFinished(run_id, result))
-    return result
+            emit(LayersReady(result.run_id, result.layers))
+    except Exception as exc:  # noqa: BLE001 - keep what was measured; say what could not be summarized
+        result.error = (result.error + "; " if result.error else "") + f"summary failed: {type(exc).__name__}: {exc}"
+        if result.status == RunStatus.DONE:
+            result.status = RunStatus.FAILED
+    if emit.failures:  # type: ignore[attr-defined]
+        result.conditions["event_consumer_errors"] = list(emit.failures)  # type: ignore[attr-defined]
+    store.finish_run(result)
+    emit(RunFinished(result.run_id, result))
+
+
+def _isolated(emit: Emit) -> Emit:
+    """An emit whose consumer failures never reach the runner or the store: a broken view (GUI bridge,
+    progress bar) must not kill a measurement. The first few failures are kept for the run's conditions."""
+    failures: list[str] = []
+
+    def safe(event) -> None:
+        try:
+            emit(event)
+        except Exception as exc:  # noqa: BLE001
+            if len(failures) < 5:
+                failures.append(f"{type(event).__name__}: {type(exc).__name__}: {exc}")
+
+    safe.failures = failures  # type: ignore[attr-defined]
+    return safe
 
 
 def _summarize(result: BenchmarkResult, job: BenchmarkJob, rec: _RunRecorder, output: RunnerOutput | None,

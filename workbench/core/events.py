@@ -70,21 +70,3 @@ class RunFinished:
 
 Event = Union[RunStarted, ChannelsKnown, SampleEvent, Iteration, LayersReady, Progress, Log, RunFinished]
 Emit = Callable[[Event], None]
-
-
-def fan_out(*consumers: Emit | None) -> Emit:
-    """One emit that calls each consumer in order; a failing consumer must not stop the others."""
-
-    active = [c for c in consumers if c is not None]
-
-    def emit(event: Event) -> None:
-        errors: list[BaseException] = []
-        for consumer in active:
-            try:
-                consumer(event)
-            except Exception as exc:  # noqa: BLE001 - a broken view must not lose measurements
-                errors.append(exc)
-        if errors:
-            raise errors[0]
-
-    return emit

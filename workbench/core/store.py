@@ -119,12 +119,16 @@ class RunStore:
     def add_layers(self, run_id: int, layers: list[LayerTiming], events: list[tuple[int, str, str, float, float]]) -> None:
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT INTO layers VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [(run_id, i, lt.name, lt.op_type, lt.provider, lt.count, lt.mean_us, lt.p50_us, lt.p90_us,
-                  lt.total_us, lt.share) for i, lt in enumerate(layers)])
-            self._db.executemany("INSERT INTO layer_events VALUES (?,?,?,?,?,?)",
-                                 [(run_id, *ev) for ev in events])
+            try:
+                self._db.executemany(
+                    "INSERT INTO layers VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    [(run_id, i, lt.name, lt.op_type, lt.provider, lt.count, lt.mean_us, lt.p50_us, lt.p90_us,
+                      lt.total_us, lt.share) for i, lt in enumerate(layers)])
+                self._db.executemany("INSERT INTO layer_events VALUES (?,?,?,?,?,?)",
+                                     [(run_id, *ev) for ev in events])
+            except BaseException:
+                self._db.execute("ROLLBACK")  # never leave the shared connection inside an open transaction
+                raise
             self._db.execute("COMMIT")
 
     def finish_run(self, result: BenchmarkResult) -> None:

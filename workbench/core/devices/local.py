@@ -63,28 +63,28 @@ class LocalDevice(Device):
             spec_path.write_text(json.dumps(spec))
             state = RunnerProtocolState(on_iteration=on_iteration, on_pid=on_pid)
             returncode, stderr_tail = _drive_child([self.python, str(CHILD_SCRIPT), str(spec_path)], state, cancel)
-            return _finish(state, returncode, stderr_tail, job)
+            return finish_output(state, returncode, stderr_tail, job)
 
 
 def _drive_child(argv: list[str], state: RunnerProtocolState, cancel: threading.Event) -> tuple[int, str]:
     """Run the child, feed its stdout lines to `state` as they come, kill it on cancel."""
     env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-                            start_new_session=True, env=env)
     stderr_lines: list[str] = []
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+                          start_new_session=True, env=env) as proc:  # closes both pipes, reaps the child
 
-    def pump_stderr() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            stderr_lines.append(line.rstrip())
-            del stderr_lines[:-40]
+        def pump_stderr() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                stderr_lines.append(line.rstrip())
+                del stderr_lines[:-40]
 
-    err_thread = threading.Thread(target=pump_stderr, daemon=True)
-    err_thread.start()
-    assert proc.stdout is not None
-    pump_lines(proc.stdout, state, cancel, lambda: _kill(proc))
-    proc.wait()
-    err_thread.join(timeout=2)
+        err_thread = threading.Thread(target=pump_stderr, daemon=True)
+        err_thread.start()
+        assert proc.stdout is not None
+        pump_lines(proc.stdout, state, cancel, lambda: _kill(proc))
+        proc.wait()
+        err_thread.join(timeout=2)
     return proc.returncode, "\n".join(stderr_lines[-8:])
 
 
@@ -100,8 +100,3 @@ def _kill(proc: subprocess.Popen) -> None:
         except ProcessLookupError:
             pass
         proc.wait()
-
-
-def _finish(state: RunnerProtocolState, returncode: int, stderr_tail: str, job: BenchmarkJob) -> RunnerOutput:
-    """Turn the child's exit into a RunnerOutput or a RunFailed with the clearest reason we have."""
-    return finish_output(state, returncode, stderr_tail, job)
