@@ -134,3 +134,33 @@ def test_latency_policy_replay_switches_on_windowed_p90(traces):
     # a latency trigger only reacts after slow calls, and re-probes heavy after each dwell: fewer violations
     # than never switching, but not zero (the thermal policy above gets zero)
     assert 0 < res.violations < heavy_only.violations / 3
+
+
+def _levels_trace(level_latency: list[tuple[int, float]], per_level: int = 10) -> np.ndarray:
+    rows = [[float(i), float(lvl), lat] for i, (lvl, lat) in
+            enumerate((lvl, lat) for lvl, lat in level_latency for _ in range(per_level))]
+    return np.array(rows)
+
+
+def test_discrete_switch_is_the_first_level_that_misses_the_budget():
+    # level 1 (12 ms) meets a 15 ms budget; interpolating between bin centres put the crossing at 1.67
+    # and floor() then switched already at level 1
+    th = derive_thermal_switch(_levels_trace([(0, 10.0), (1, 12.0), (2, 30.0)]), None, 15.0, discrete=True)
+    assert (th.switch_at, th.switch_back_at, th.heavy_crossing) == (2.0, 1.0, 2.0)
+    assert not th.warnings
+
+
+def test_discrete_light_crossing_and_coolest_level_warning_are_levels():
+    heavy = _levels_trace([(1, 20.0), (2, 25.0), (3, 40.0)])
+    light = _levels_trace([(1, 8.0), (2, 9.0), (3, 16.0)])
+    th = derive_thermal_switch(heavy, light, 15.0, discrete=True)
+    assert (th.switch_at, th.switch_back_at, th.light_crossing) == (1.0, 0.0, 3.0)
+    assert any("coolest" in w for w in th.warnings) and any("above 3.0" in w for w in th.warnings)
+
+
+def test_join_trace_holds_discrete_levels_instead_of_interpolating():
+    st, sv = np.array([0.0, 1.0, 2.0]), np.array([1.0, 2.0, 2.0])
+    its = [IterationEvent(0, "measure", 0.0, 5.0), IterationEvent(1, "measure", 0.6, 6.0),
+           IterationEvent(2, "measure", 1.0, 7.0)]
+    assert join_trace(st, sv, its, hold=True)[:, 1].tolist() == [1.0, 1.0, 2.0]
+    assert join_trace(st, sv, its)[:, 1].tolist() == [1.0, 1.6, 2.0]

@@ -337,7 +337,8 @@ def register(group: click.Group) -> None:
             if key is None or key not in series:
                 raise WorkbenchError(f"run {run_id} has no thermal channel "
                                      f"{'(' + channel + ')' if channel else ''}; this device exposes none")
-            return key, join_trace(t, series[key], store.iterations(run_id)), series[key]
+            # thermal status is a level: hold the last reading, never interpolate between levels
+            return key, join_trace(t, series[key], store.iterations(run_id), hold="status" in key), series[key]
 
         key, heavy, sensor = trace(heavy_run)
         light = trace(light_run)[1] if light_run is not None else None

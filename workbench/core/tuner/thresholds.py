@@ -16,16 +16,23 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.types import IterationEvent
 
 
-def join_trace(sample_t: np.ndarray, values: np.ndarray, iterations: list[IterationEvent]) -> np.ndarray:
+def join_trace(sample_t: np.ndarray, values: np.ndarray, iterations: list[IterationEvent], *,
+               hold: bool = False) -> np.ndarray:
     """(N, 3) array of [t, temperature, latency_ms] for measured iterations, temperature interpolated at
-    each iteration's start (samples and iterations share the device clock)."""
+    each iteration's start (samples and iterations share the device clock).
+
+    `hold` takes the last reading at or before the iteration instead: for discrete channels (Android
+    thermal status) an interpolated 1.4 is a level that never existed, and it would put level-2
+    latencies into the level-1 bin.
+    """
     ok = np.isfinite(values)
     st, sv = np.asarray(sample_t, float)[ok], np.asarray(values, float)[ok]
     its = [it for it in iterations if it.phase == "measure" and st.size and st[0] <= it.t_start <= st[-1]]
     if st.size < 2 or not its:
         return np.empty((0, 3))
     t = np.array([it.t_start for it in its])
-    return np.column_stack([t, np.interp(t, st, sv), [it.latency_ms for it in its]])
+    temp = sv[np.searchsorted(st, t, side="right") - 1] if hold else np.interp(t, st, sv)
+    return np.column_stack([t, temp, [it.latency_ms for it in its]])
 
 
 def _pav(y: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -52,13 +59,23 @@ class LatencyCurve:
     def at(self, temp: float | np.ndarray) -> np.ndarray:
         return np.interp(temp, self.temps, self.latency_ms)
 
+    def first_violation(self, budget_ms: float) -> int | None:
+        """Index of the first bin whose fitted latency exceeds the budget; None if none does."""
+        above = np.nonzero(self.latency_ms > budget_ms)[0]
+        return int(above[0]) if above.size else None
+
+    def first_violating_level(self, budget_ms: float) -> float | None:
+        """For discrete levels binned at width 1 (centre = level + 0.5): the lowest level that misses the
+        budget. Interpolating between levels is meaningless there: every level below it meets the budget."""
+        i = self.first_violation(budget_ms)
+        return None if i is None else float(np.floor(self.temps[i]))
+
     def crossing(self, budget_ms: float) -> float | None:
         """Lowest temperature at which the fitted latency exceeds the budget (linear between bins);
         None if it never does in the observed range."""
-        above = np.nonzero(self.latency_ms > budget_ms)[0]
-        if above.size == 0:
+        i = self.first_violation(budget_ms)
+        if i is None:
             return None
-        i = int(above[0])
         if i == 0:
             return float(self.temps[0])
         t0, t1 = self.temps[i - 1], self.temps[i]
@@ -117,12 +134,13 @@ def derive_thermal_switch(heavy: np.ndarray, light: np.ndarray | None, budget_p9
     switch_at = where the heavy variant's p90 crosses the budget, minus `margin`;
     switch_back_at = switch_at - max(min_hysteresis, noise_factor * sensor noise).
     With `discrete` (Android thermal status levels) the switch is at the first violating level and
-    the switch back one level below it. Pass the raw `sample_temps` for the noise estimate: the
+    the switch back one level below it; the crossings reported are levels too (build the trace with
+    `join_trace(..., hold=True)` so the levels stay integers). Pass the raw `sample_temps` for the noise estimate: the
     trace's temperatures are interpolated between samples, which hides part of the noise.
     """
     curve = latency_curve(heavy[:, 1], heavy[:, 2], 1.0 if discrete else bin_width, quantile)
     warnings: list[str] = []
-    crossing = curve.crossing(budget_p90_ms)
+    crossing = curve.first_violating_level(budget_p90_ms) if discrete else curve.crossing(budget_p90_ms)
     if crossing is None:
         raise WorkbenchError(f"the heavy variant meets the {budget_p90_ms} ms budget up to "
                              f"{curve.temps[-1]:.1f} (hottest seen): no switch needed in the recorded range")
@@ -130,8 +148,7 @@ def derive_thermal_switch(heavy: np.ndarray, light: np.ndarray | None, budget_p9
         warnings.append("the heavy variant misses the budget already at the coolest temperature recorded")
     noise = temperature_noise(heavy[:, 1] if sample_temps is None else sample_temps)
     if discrete:
-        level = float(np.floor(crossing))
-        switch_at, back, hyst = level, level - 1.0, 1.0
+        switch_at, back, hyst = crossing, crossing - 1.0, 1.0
     else:
         hyst = max(min_hysteresis, noise_factor * noise)
         switch_at = crossing - margin
@@ -139,7 +156,8 @@ def derive_thermal_switch(heavy: np.ndarray, light: np.ndarray | None, budget_p9
     light_curve = light_crossing = None
     if light is not None and len(light):
         light_curve = latency_curve(light[:, 1], light[:, 2], 1.0 if discrete else bin_width, quantile)
-        light_crossing = light_curve.crossing(budget_p90_ms)
+        light_crossing = (light_curve.first_violating_level(budget_p90_ms) if discrete
+                          else light_curve.crossing(budget_p90_ms))
         if light_crossing is not None:
             warnings.append(f"the light variant also misses the budget above {light_crossing:.1f}")
     return ThermalThreshold(switch_at, back, crossing, light_crossing, hyst, noise, curve, light_curve, warnings)
