@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+if ! "$PY" -c 'import ensurepip' 2>/dev/null; then  # Debian splits venv support out of python3
+  if [ "$(id -u)" = 0 ]; then apt-get update -q >/dev/null && apt-get install -y -q python3-venv >/dev/null
+  else echo "tools/start.sh: python3 cannot create a venv; install it with: sudo apt-get install python3-venv" >&2; exit 1; fi
+fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e .

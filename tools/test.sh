@@ -13,14 +13,17 @@ command -v Xvfb >/dev/null || need_apt+=(xvfb)
 for lib in libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libusb-1.0-0; do
   dpkg -s "$lib" >/dev/null 2>&1 || need_apt+=("$lib")
 done
+PY=${PYTHON:-python3}
+"$PY" -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  if [ "$(id -u)" = 0 ]; then SUDO=""
+  elif command -v sudo >/dev/null; then SUDO="sudo"
+  else echo "tools/test.sh: need root or sudo to install Debian packages: ${need_apt[*]}" >&2; exit 1; fi
   echo "installing Debian packages: ${need_apt[*]}"
   $SUDO apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need_apt[@]}" >/dev/null
 fi
 
-PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip "setuptools>=70.1" wheel
 .venv/bin/python -m pip install -q -e ".[test]"
