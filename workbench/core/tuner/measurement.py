@@ -8,11 +8,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Protocol
 
-import numpy as np
-
+from workbench.core.errors import RunFailed
+from workbench.core.stats import latency_stats
 from workbench.core.tuner.space import Constraints, Objective, TrialConfig
 
 ShouldStop = Callable[[list[float]], bool]
+
+# Ranks a trial whose fidelity was not measured below every measured one (cosine >= -1): counting it as
+# 1.0 let an unmeasured variant win fidelity ties against one that proved it matches the reference.
+UNKNOWN_FIDELITY = -2.0
 
 
 @dataclass
@@ -39,9 +43,11 @@ class TrialMeasurement:
 
     @classmethod
     def from_latencies(cls, latencies_ms: list[float], **kw: Any) -> "TrialMeasurement":
-        arr = np.asarray(latencies_ms, dtype=float)
-        return cls(p50_ms=float(np.percentile(arr, 50)), p90_ms=float(np.percentile(arr, 90)),
-                   iterations=len(arr), **kw)
+        """Percentiles through workbench.core.stats, so a cut-short trial reads like a full run's stats."""
+        stats = latency_stats([float(x) for x in latencies_ms])
+        if stats is None:
+            raise RunFailed("the trial produced no measured iterations")
+        return cls(p50_ms=stats.p50_ms, p90_ms=stats.p90_ms, iterations=stats.count, **kw)
 
 
 class Measure(Protocol):
@@ -83,17 +89,19 @@ def score(config: TrialConfig, m: TrialMeasurement, objective: Objective) -> flo
 
     fidelity_resolution packs the lexicographic order (fidelity class, resolution, -p90) into one float:
     fidelity counts in steps of `fidelity_tolerance`, resolution in pixels, p90 only breaks ties.
+    Unknown fidelity ranks below every measured fidelity (UNKNOWN_FIDELITY).
     """
     if objective.kind == "latency":
         return -m.p90_ms
-    fid = m.fidelity if m.fidelity is not None else 1.0
+    fid = m.fidelity if m.fidelity is not None else UNKNOWN_FIDELITY
     fclass = round(fid / objective.fidelity_tolerance)
     return fclass * 1e6 + config.resolution * 10.0 - min(m.p90_ms, 9999.0) / 1000.0
 
 
 def pareto_values(m: TrialMeasurement) -> tuple[float, float, float]:
-    """Minimized objectives for the Pareto front: p90, -fidelity, energy (0 when unknown for all)."""
-    return (m.p90_ms, -(m.fidelity if m.fidelity is not None else 1.0), m.energy_mj or 0.0)
+    """Minimized objectives for the Pareto front: p90, -fidelity (unknown = worse than any measured),
+    energy (0 when unknown)."""
+    return (m.p90_ms, -(m.fidelity if m.fidelity is not None else UNKNOWN_FIDELITY), m.energy_mj or 0.0)
 
 
 def budget_stopper(budget_p90_ms: float | None, min_iterations: int = 3, margin: float = 0.5) -> ShouldStop:
