@@ -155,7 +155,8 @@ def test_sampler_on_fake_phone(shell: str, tmp_path: Path) -> None:
     }
     assert parser.header.config["sleep"] == "frac"
     ticks = [s for s in samples if "cpu.freq.0" in s.values]
-    assert len(ticks) == 20
+    assert len(ticks) == len(samples) == 20  # E and T lines are merged into ticks, never samples of their own
+    assert all("thermal.BIG" in s.values for s in samples)  # so the latest sample always has temperatures
     assert all(b.t >= a.t for a, b in zip(ticks, ticks[1:]))
     first = ticks[0].values
     assert first["cpu.freq.0"] == 1098.0 and first["cpu.freq.2"] == 2348.0

@@ -8,6 +8,15 @@ or the status says Charging/Full: battery power is then net of the charger), `po
 from ODPM energy meters), `thermal.status` (Android thermal status level 0..6) and
 `thermal.hal.<name>` (C, temperatures from the thermal HAL).
 
+One Sample per `S` tick, never one per `E` (ODPM) or `T` (thermal status) line: those come every K
+ticks (T from a background dumpsys, so possibly after later S lines), and a Sample holding only their
+keys would be "the latest sample" for consumers that read one (the cooldown gate, a run's end
+temperature) while lacking every tick channel, and a row of gaps in the charts. Their values are kept
+pending and merged into the first S tick parsed after them; the sample's `t` is that tick's time, so
+an E value is at most one period older than its sample and a T value one period plus the dumpsys time
+(both are averages/levels over about a second anyway). A newer E/T reading of the same key replaces a
+pending one; what is pending when the stream ends is dropped.
+
 Unit and sign decisions that need more than one reading are sticky for the life of the parser: the
 thermal scale per zone (from its first non-zero value), the battery current unit (µA once any value
 is µA-sized) and the discharge sign (learned from the first "Discharging" tick with a charger off).
@@ -73,6 +82,7 @@ class SamplerLineParser:
         self._prev_cpu: dict[str, CpuJiffies] = {}
         self._prev_odpm: dict[int, OdpmReading] = {}
         self._rail_keys: dict[str, str] = {}
+        self._pending: dict[str, float] = {}  # E/T values waiting for the next S tick
 
     @property
     def header_complete(self) -> bool:
@@ -88,6 +98,7 @@ class SamplerLineParser:
         return out
 
     def feed(self, line: str) -> Sample | None:
+        """The Sample of an S line (with any pending E/T values merged in); None for every other line."""
         line = line.strip()
         if not line:
             return None
@@ -102,9 +113,11 @@ class SamplerLineParser:
             if tag == "S ":
                 return self._tick(line.split())
             if tag == "E ":
-                return self._energy(line)
+                self._pending.update(self._energy(line))
+                return None
             if tag == "T ":
-                return self._thermal_status(line)
+                self._pending.update(self._thermal_status(line))
+                return None
         except (ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError) as exc:
             self._problem(f"sampler: unreadable line ({type(exc).__name__}): {clip(line)}")
             return None
@@ -198,7 +211,7 @@ class SamplerLineParser:
                 current = sections.setdefault(tok, [])
             elif current is not None:
                 current.append(tok)
-        values: dict[str, float] = {}
+        values = dict(self._pending)  # cleared only once this tick parsed: a bad line keeps them pending
         if "c" in sections:
             self._cpu(sections["c"], values)
         self._ordered(sections.get("f", []), self.header.freq_keys, values, lambda raw, i: raw / 1000.0)
@@ -208,6 +221,7 @@ class SamplerLineParser:
         m = sections.get("m", [])
         if m and is_uint(m[0]) and self.header.page_kb:
             values["mem.runner.rss"] = int(m[0]) * self.header.page_kb / 1024.0
+        self._pending.clear()
         return Sample(t=t, values=values)
 
     def _cpu(self, toks: list[str], values: dict[str, float]) -> None:
@@ -251,12 +265,13 @@ class SamplerLineParser:
             values["power.battery"] = bp.watts
         values["power.battery.external"] = 1.0 if bp.plugged else 0.0
 
-    def _energy(self, line: str) -> Sample | None:
+    def _energy(self, line: str) -> dict[str, float]:
+        """Rail watts between this meter reading and its previous one (empty on the first)."""
         _, up, idx, *rest = line.split(" ", 3)
         t = to_float(up)
         if t is None or not is_uint(idx):
             self._problem(f"sampler: bad E line: {clip(line)}")
-            return None
+            return {}
         reading = parse_odpm((rest[0] if rest else "").replace("|", "\n"))
         prev = self._prev_odpm.get(int(idx))
         self._prev_odpm[int(idx)] = reading
@@ -266,14 +281,15 @@ class SamplerLineParser:
                 key = self._rail_keys.get(rail)
                 if key is not None:
                     values[key] = w
-        return Sample(t=t, values=values) if values else None
+        return values
 
-    def _thermal_status(self, line: str) -> Sample | None:
+    def _thermal_status(self, line: str) -> dict[str, float]:
+        """Thermal status level and HAL temperatures of one dumpsys reading."""
         _, up, *rest = line.split(" ", 2)
         t = to_float(up)
         if t is None:
             self._problem(f"sampler: bad T line: {clip(line)}")
-            return None
+            return {}
         ts = parse_thermalservice((rest[0] if rest else "").replace("|", "\n"))
         values: dict[str, float] = {}
         if ts.status is not None:
@@ -282,7 +298,7 @@ class SamplerLineParser:
             key = self.header.hal_keys.get(temp.name)
             if key is not None:
                 values[key] = temp.value_c
-        return Sample(t=t, values=values) if values else None
+        return values
 
     def _problem(self, text: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
