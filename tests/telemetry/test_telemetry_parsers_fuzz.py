@@ -9,7 +9,7 @@ from workbench.core.telemetry.cpu_freq import parse_cpuinfo_mhz
 from workbench.core.telemetry.memory import parse_meminfo, rollup_mb, system_memory
 from workbench.core.telemetry.procstat import busy_percent, parse_proc_stat
 from workbench.core.telemetry.sysfs import parse_number, slug
-from workbench.core.telemetry.thermal import temperature_scale
+from workbench.core.telemetry.thermal_scale import thermal_scale
 
 kernelish = st.text(alphabet=st.sampled_from(list("cpu0123456789 :-,.kB\nMHzTotalAvailablenaif\t")), max_size=400)
 anything = st.text(max_size=300)
@@ -35,6 +35,6 @@ def test_parsers_never_raise(text: str) -> None:
     n = parse_number(text)
     assert n is None or n == n
     if n is not None:
-        assert temperature_scale(n) in (None, 1.0, 10.0, 1000.0)
+        assert thermal_scale(n) in (None, 1.0, 10.0, 1000.0)
     key = slug(text, "zone0")
     assert key and "." not in key and " " not in key

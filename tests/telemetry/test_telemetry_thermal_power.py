@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from workbench.core.telemetry.power import PowerProbe, battery_watts
-from workbench.core.telemetry.thermal import ThermalProbe, temperature_scale
+from workbench.core.telemetry.thermal import ThermalProbe
+from workbench.core.telemetry.thermal_scale import thermal_scale
 
 
 class StepClock:
@@ -20,11 +21,11 @@ class StepClock:
 
 
 def test_temperature_scale_rules() -> None:
-    assert temperature_scale(45200) == 1000.0
-    assert temperature_scale(-5000) == 1000.0
-    assert temperature_scale(312) == 10.0
-    assert temperature_scale(33) == 1.0
-    assert temperature_scale(0) is None
+    assert thermal_scale(45200) == 1000.0
+    assert thermal_scale(-5000) == 1000.0
+    assert thermal_scale(312) == 10.0
+    assert thermal_scale(33) == 1.0
+    assert thermal_scale(0) is None
 
 
 def test_phone_thermal_zones(phone_root: Path, tree) -> None:
@@ -56,9 +57,15 @@ def test_thermal_zone_that_starts_at_zero_decides_scale_later(tmp_path: Path, tr
     tree.write(tmp_path, "/sys/class/thermal/thermal_zone0/type", "pa-therm0\n")
     temp = tree.write(tmp_path, "/sys/class/thermal/thermal_zone0/temp", "0\n")
     probe = ThermalProbe(str(tmp_path))
-    assert probe.read() == {"thermal.pa-therm0": 0.0}
+    assert probe.read() == {}  # 0 decides nothing and is no reading: never a fake 0 C idle baseline
     tree.rewrite(temp, "415\n")
     assert probe.read() == {"thermal.pa-therm0": pytest.approx(41.5)}
+    tree.rewrite(temp, "0\n")
+    assert probe.read() == {}  # a zone switched off mid-run
+    tree.rewrite(temp, "-2730\n")
+    assert probe.read() == {}  # -273 C: an unconnected sensor, not a temperature
+    tree.rewrite(temp, "398\n")
+    assert probe.read() == {"thermal.pa-therm0": pytest.approx(39.8)}  # the scale stayed decidegrees
 
 
 def test_laptop_hwmon_and_no_thermal_zones(laptop_root: Path) -> None:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from workbench.core.adb.android_text import FileValue, is_uint, parse_path_dump, to_int
+from workbench.core.telemetry.thermal_scale import thermal_celsius  # one rule for local and adb
 
 _POLICY_DIR = re.compile(r"/(policy\d+)$|/(cpu\d+)/cpufreq$")
 _ZONE_DIR = re.compile(r"/thermal_zone(\d+)$")
@@ -92,35 +93,6 @@ def _apply_cpufreq_file(pol: CpufreqPolicy, fname: str, fv: FileValue) -> None:
         pol.available_khz = sorted({int(t) for t in text.split() if is_uint(t)})
     elif fname == "scaling_governor":
         pol.governor = text.split()[0] if text.split() else None
-
-
-def thermal_celsius(raw: int) -> float | None:
-    """Kernel thermal value -> degrees C, None when the zone is off or the value is impossible.
-
-    The ABI says millidegrees, and nearly every zone follows it. Some vendor drivers (old Qualcomm
-    tsens, several PMIC and battery zones) report whole degrees or decidegrees; these are told apart by
-    magnitude: |raw| < 200 is taken as degrees, 200..999 as decidegrees, else millidegrees. Exactly 0 is
-    what disabled/virtual zones return and is treated as "no reading"; below -40 C (e.g. -273000
-    for an unconnected sensor) or above 200 C is not a real phone temperature.
-    """
-    scale = thermal_scale(raw)
-    return thermal_value(raw, scale) if scale is not None else None
-
-
-def thermal_scale(raw: int) -> float | None:
-    """Divisor for a zone, decided from one non-zero reading (None for 0, which decides nothing)."""
-    a = abs(raw)
-    if a == 0:
-        return None
-    return 1000.0 if a >= 1000 else 10.0 if a >= 200 else 1.0
-
-
-def thermal_value(raw: int, scale: float) -> float | None:
-    """raw / scale in C, or None for 0 (zone off) and for values no phone reaches (< -40 or > 200 C)."""
-    if raw == 0:
-        return None
-    c = raw / scale
-    return c if -40.0 <= c <= 200.0 else None
 
 
 @dataclass

@@ -35,9 +35,10 @@ from workbench.core.adb.android_power import (
     rail_power_w,
 )
 from workbench.core.adb.android_proc import CpuJiffies, cpu_load
-from workbench.core.adb.android_sysfs import parse_cpu_list, thermal_scale, thermal_value
+from workbench.core.adb.android_sysfs import parse_cpu_list
 from workbench.core.adb.android_text import clip, is_uint, to_float, to_int
 from workbench.core.telemetry.sysfs import slug, unique
+from workbench.core.telemetry.thermal_scale import ZoneScale
 from workbench.core.types import ChannelSpec, Sample
 
 MAX_PROBLEMS = 50
@@ -55,7 +56,7 @@ class SamplerHeader:
     cpus: list[int] = field(default_factory=list)
     freq_keys: list[str] = field(default_factory=list)
     zone_keys: list[str] = field(default_factory=list)
-    zone_scales: list[float | None] = field(default_factory=list)
+    zone_scales: list[ZoneScale] = field(default_factory=list)  # sticky per zone, from its first non-zero value
     battery: str | None = None
     plugs: list[str] = field(default_factory=list)
     page_kb: int | None = None
@@ -150,7 +151,9 @@ class SamplerLineParser:
             ztype = " ".join(args[2:])
             key = self._add(f"thermal.{slug(ztype, zone)}", "C", "thermal", f"{ztype or zone} ({zone})")
             h.zone_keys.append(key)
-            h.zone_scales.append(thermal_scale(raw) if raw is not None else None)
+            h.zone_scales.append(ZoneScale())
+            if raw is not None:
+                h.zone_scales[-1].celsius(raw)  # the header's first reading decides the scale
         elif word == "bat" and args:
             h.battery = args[0]
         elif word == "plug" and args:
@@ -246,10 +249,7 @@ class SamplerLineParser:
                     values[key] = v
 
     def _zone_c(self, raw: int, i: int) -> float | None:
-        scale = self.header.zone_scales[i]
-        if scale is None:  # first non-zero reading decides, then it sticks
-            scale = self.header.zone_scales[i] = thermal_scale(raw)
-        return thermal_value(raw, scale) if scale is not None else None
+        return self.header.zone_scales[i].celsius(raw)
 
     def _battery(self, toks: list[str], values: dict[str, float]) -> None:
         toks = (toks + ["-"] * 4)[:4]

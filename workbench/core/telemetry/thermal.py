@@ -1,15 +1,15 @@
 """Thermal probe: every thermal zone and hwmon temperature sensor, in degrees C.
 
-The ABI says millidegrees, but some vendors' zones (often battery and skin sensors on phones)
-report decidegrees or whole degrees. The scale is decided once per zone from its first non-zero
-reading, so a zone never jumps between scales when it crosses a threshold mid-run.
+Raw values go through `thermal_scale` (shared with the adb sampler): the scale is decided once per
+zone from its first non-zero reading, a 0 or an impossible value is no reading (skipped this tick).
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workbench.core.telemetry.probe import Probe
+from workbench.core.telemetry.thermal_scale import ZoneScale
 from workbench.core.telemetry.sysfs import KernelFile, read_text, slug, sorted_glob, under, unique
 from workbench.core.types import ChannelSpec
 
@@ -17,38 +17,15 @@ THERMAL_DIR = "/sys/class/thermal"
 HWMON_DIR = "/sys/class/hwmon"
 
 
-def temperature_scale(raw: float) -> float | None:
-    """Divisor turning a raw reading into degrees C; None while undecidable (a zero reading).
-
-    |raw| >= 1000 is millidegrees (1 C and up); 200..999 cannot be plain degrees on a working device
-    and is read as decidegrees (20.0..99.9 C); below 200 is whole degrees. The one misread case, a
-    millidegree sensor first seen between 0.2 C and 1 C, is rare next to decidegree battery zones.
-    """
-    a = abs(raw)
-    if a == 0:
-        return None
-    if a >= 1000:
-        return 1000.0
-    if a >= 200:
-        return 10.0
-    return 1.0
-
-
 @dataclass
 class _Sensor:
     key: str
     file: KernelFile
-    scale: float | None = None  # None: decide from first non-zero reading
+    scale: ZoneScale = field(default_factory=ZoneScale)  # undecided until the first non-zero reading
 
     def celsius(self) -> float | None:
         raw = self.file.number()
-        if raw is None:
-            return None
-        if self.scale is None:
-            self.scale = temperature_scale(raw)
-            if self.scale is None:
-                return 0.0
-        return raw / self.scale
+        return None if raw is None else self.scale.celsius(raw)
 
 
 class ThermalProbe(Probe):
@@ -83,7 +60,7 @@ class ThermalProbe(Probe):
                 label = (read_text(os.path.join(hw, f"{idx}_label")) or "").strip()
                 key = unique(f"thermal.{hname}.{slug(label, idx)}", taken)
                 # hwmon's ABI is strictly millidegrees, no vendor variants to guess at.
-                sensors.append(_Sensor(key, KernelFile(inp), scale=1000.0))
+                sensors.append(_Sensor(key, KernelFile(inp), scale=ZoneScale(1000.0)))
                 self._specs.append(ChannelSpec(key, "C", "thermal", f"{hname} {label or idx}"))
         self._sensors = sensors
         return sensors
