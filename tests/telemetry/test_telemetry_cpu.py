@@ -8,22 +8,32 @@ import pytest
 
 from workbench.core.telemetry.cpu_freq import CpuFreqProbe, parse_cpuinfo_mhz
 from workbench.core.telemetry.cpu_load import CpuLoadProbe
-from workbench.core.telemetry.procstat import CpuTimes, busy_percent, parse_proc_stat
+from workbench.core.telemetry.procstat import CpuTimes, busy_percent, parse_cpu_lines, parse_proc_stat
 
 
 def test_parse_proc_stat_counts_iowait_as_idle_and_skips_guest() -> None:
     snap = parse_proc_stat("cpu  100 10 50 1000 40 5 5 2 30 7\ncpu0 1 2 3 4\nintr 5 6\ncpufreq x\n")
     # guest (30) and guest_nice (7) are inside user/nice already; iowait joins idle.
-    assert snap["cpu"] == CpuTimes(busy=100 + 10 + 50 + 5 + 5 + 2, idle=1000 + 40)
-    assert snap["cpu0"] == CpuTimes(busy=6, idle=4)  # old kernels print only 4 fields
+    assert snap["cpu"] == CpuTimes(100, 10, 50, 1000, 40, 5, 5, 2)
+    assert (snap["cpu"].busy, snap["cpu"].idle_all) == (100 + 10 + 50 + 5 + 5 + 2, 1000 + 40)
+    assert snap["cpu0"] == CpuTimes(1, 2, 3, 4)  # old kernels print only 4 fields
     assert set(snap) == {"cpu", "cpu0"}
 
 
+def test_parse_cpu_lines_names_short_lines() -> None:
+    snap, problems = parse_cpu_lines("cpu0 1 2 3 4\ncpu1 7 8\ncpu2 1 2 ² 4\n")
+    assert set(snap) == {"cpu0"}
+    assert problems == ["/proc/stat line 2: fewer than 4 counters: cpu1 7 8",
+                        "/proc/stat line 3: fewer than 4 counters: cpu2 1 2 ² 4"]
+
+
 def test_busy_percent_from_deltas_and_counter_reset() -> None:
-    a, b = CpuTimes(busy=1000, idle=9000), CpuTimes(busy=1030, idle=9070)
+    a, b = CpuTimes(1000, 0, 0, 9000), CpuTimes(1030, 0, 0, 9070)
     assert busy_percent(a, b) == pytest.approx(30.0)
     assert busy_percent(a, a) is None  # no time passed
     assert busy_percent(b, a) is None  # counters went backwards (hotplug reset)
+    # iowait going backwards (NO_HZ kernels) is no figure, not a clamped 100 %
+    assert busy_percent(CpuTimes(100, 0, 0, 900, 50), CpuTimes(110, 0, 0, 905, 40)) is None
 
 
 def test_cpu_load_probe_on_captured_file(phone_root: Path, tree) -> None:

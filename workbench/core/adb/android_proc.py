@@ -1,44 +1,17 @@
 """/proc text from a device: per-CPU jiffies (-> load %), and a process's memory (status, smaps_rollup).
 
-Android hot-unplugs cores, so a `cpuN` line can be missing from one /proc/stat and back in the next,
-and its counters may restart from zero; load is only computed where both snapshots hold the CPU and
-the counters moved forward.
+/proc/stat lines and load % come from `workbench.core.telemetry.procstat`, the same code the local
+probe uses (hot-unplugged cores and counter resets are handled there); this module adds the shell's
+error text ("Permission denied") as a problem.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from workbench.core.adb.android_text import clip, error_reason, is_uint, lines
+from workbench.core.telemetry.procstat import CpuTimes, cpu_load, parse_cpu_lines  # noqa: F401 - cpu_load re-exported
 
-_CPU_LINE = re.compile(r"^(cpu\d*)\s+(.*)$")
-
-
-@dataclass(frozen=True)
-class CpuJiffies:
-    """One `cpu` line of /proc/stat. guest/guest_nice are already inside user/nice, so they are dropped."""
-
-    user: int
-    nice: int
-    system: int
-    idle: int
-    iowait: int = 0
-    irq: int = 0
-    softirq: int = 0
-    steal: int = 0
-
-    @property
-    def idle_all(self) -> int:
-        return self.idle + self.iowait
-
-    @property
-    def total(self) -> int:
-        return self.user + self.nice + self.system + self.idle + self.iowait + self.irq + self.softirq + self.steal
-
-    @classmethod
-    def from_fields(cls, fields: list[int]) -> "CpuJiffies":
-        padded = (list(fields) + [0] * 8)[:8]
-        return cls(*padded)
+CpuJiffies = CpuTimes  # the adb-side name of the shared /proc/stat record
 
 
 @dataclass
@@ -56,40 +29,9 @@ def parse_proc_stat(text: str) -> ProcStat:
     if reason:
         out.problems.append(f"/proc/stat: {reason}")
         return out
-    for lineno, line in enumerate(lines(text), 1):
-        m = _CPU_LINE.match(line.strip())
-        if not m:
-            continue
-        nums: list[int] = []
-        for tok in m.group(2).split():
-            if not is_uint(tok):
-                break
-            nums.append(int(tok))
-        if len(nums) < 4:
-            out.problems.append(f"/proc/stat line {lineno}: fewer than 4 counters: {clip(line)}")
-            continue
-        out.cpus[m.group(1)] = CpuJiffies.from_fields(nums)
+    out.cpus, out.problems = parse_cpu_lines(text)
     if not out.cpus:
         out.problems.append("/proc/stat: no cpu lines")
-    return out
-
-
-def cpu_load(prev: dict[str, CpuJiffies], cur: dict[str, CpuJiffies]) -> dict[str, float]:
-    """Busy % per CPU name between two snapshots: 100 * (1 - d(idle+iowait) / d(total)).
-
-    CPUs missing from either snapshot, or whose counters did not advance or went backwards (core
-    re-plugged), are left out rather than reported as 0 % or 100 %.
-    """
-    out: dict[str, float] = {}
-    for name, b in cur.items():
-        a = prev.get(name)
-        if a is None:
-            continue
-        d_total = b.total - a.total
-        d_idle = b.idle_all - a.idle_all
-        if d_total <= 0 or d_idle < 0 or d_idle > d_total:
-            continue
-        out[name] = 100.0 * (d_total - d_idle) / d_total
     return out
 
 

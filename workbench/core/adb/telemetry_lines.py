@@ -34,9 +34,9 @@ from workbench.core.adb.android_power import (
     parse_odpm,
     rail_power_w,
 )
-from workbench.core.adb.android_proc import CpuJiffies, cpu_load
 from workbench.core.adb.android_sysfs import parse_cpu_list
 from workbench.core.adb.android_text import clip, is_uint, to_float, to_int
+from workbench.core.telemetry.procstat import CpuTimes, cpu_load
 from workbench.core.telemetry.sysfs import slug, unique
 from workbench.core.telemetry.thermal_scale import ZoneScale
 from workbench.core.types import ChannelSpec, Sample
@@ -80,7 +80,7 @@ class SamplerLineParser:
         self.current_unit = current_unit
         self.discharge_sign = discharge_sign
         self._taken: set[str] = set()
-        self._prev_cpu: dict[str, CpuJiffies] = {}
+        self._prev_cpu: dict[str, CpuTimes] = {}
         self._prev_odpm: dict[int, OdpmReading] = {}
         self._rail_keys: dict[str, str] = {}
         self._pending: dict[str, float] = {}  # E/T values waiting for the next S tick
@@ -228,12 +228,12 @@ class SamplerLineParser:
         return Sample(t=t, values=values)
 
     def _cpu(self, toks: list[str], values: dict[str, float]) -> None:
-        cur: dict[str, CpuJiffies] = {}
+        cur: dict[str, CpuTimes] = {}
         for tok in toks:
             name, _, nums = tok.partition(":")
             fields = [int(x) if is_uint(x) else 0 for x in nums.split(",")]
             if len(fields) >= 4 and (name == "a" or is_uint(name)):
-                cur[name] = CpuJiffies.from_fields(fields)
+                cur[name] = CpuTimes.from_fields(fields)
         for name, pct in cpu_load(self._prev_cpu, cur).items():
             values["cpu.load.all" if name == "a" else f"cpu.load.{name}"] = pct
         self._prev_cpu = cur

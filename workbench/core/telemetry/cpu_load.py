@@ -7,7 +7,7 @@ many ticks (the run's mean, `cpu.load.all` over many cores) stay right; charts m
 from __future__ import annotations
 
 from workbench.core.telemetry.probe import Probe
-from workbench.core.telemetry.procstat import CpuTimes, busy_percent, parse_proc_stat
+from workbench.core.telemetry.procstat import CpuTimes, cpu_load, parse_proc_stat
 from workbench.core.telemetry.sysfs import KernelFile, read_text, under
 from workbench.core.types import ChannelSpec
 
@@ -45,12 +45,5 @@ class CpuLoadProbe(Probe):
         prev, self._prev = self._prev, now
         if prev is None:
             return {}
-        out: dict[str, float] = {}
-        for name, times in now.items():
-            before = prev.get(name)
-            if before is None:  # a core came online between ticks
-                continue
-            pct = busy_percent(before, times)
-            if pct is not None:
-                out["cpu.load.all" if name == "cpu" else f"cpu.load.{name[3:]}"] = pct
-        return out
+        return {"cpu.load.all" if name == "cpu" else f"cpu.load.{name[3:]}": pct
+                for name, pct in cpu_load(prev, now).items()}
