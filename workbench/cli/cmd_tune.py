@@ -157,6 +157,9 @@ def register(group: click.Group) -> None:
             verdict = "[green]ok[/]" if not v else "[red]over: " + ",".join(sorted(v)) + "[/]"
             console.print(f"  {config.label():28s} p50 {m.p50_ms:7.2f} p90 {m.p90_ms:7.2f} ms "
                           f"cos {fmt(m.fidelity, '.4f')} {verdict}", soft_wrap=True)
+            if space.constraints.energy_mj is not None and m.energy_mj is None:
+                why = m.extra.get("power", {}).get("unknown", "no power reading")
+                console.print(f"    energy unknown: {why}", soft_wrap=True)
             return m
 
         log = TrialLog(obj.workspace_dir() / "tuning.sqlite")

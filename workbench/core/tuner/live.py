@@ -10,7 +10,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import onnx
 
 from workbench.core.benchmark import run_benchmark
@@ -21,6 +20,7 @@ from workbench.core.events import Emit, Iteration
 from workbench.core.passes import fidelity as fid
 from workbench.core.store import RunStore
 from workbench.core.tuner.measurement import ShouldStop, TrialMeasurement
+from workbench.core.tuner.power import run_power
 from workbench.core.tuner.space import TrialConfig
 from workbench.core.types import BenchmarkJob, RunStatus
 
@@ -137,19 +137,12 @@ class BenchmarkMeasure:
                                  iterations=result.latency.count)
         m.run_id = result.run_id
         m.peak_memory_mb = result.memory.peak_rss_mb
-        m.power_w = _mean_power(self.store, result.run_id)
+        power = run_power(self.store, result.run_id)
+        m.power_w = power.watts
         if m.power_w is not None:
             m.energy_mj = m.power_w * m.p50_ms  # W x ms = mJ per inference call
         f = self.fidelity(config)
         m.fidelity = f.get("cosine")
-        m.extra = {"fidelity": f}
+        m.extra = {"fidelity": f, "power": power.to_json()}  # says why energy is unknown when it is
         return m
 
-
-def _mean_power(store: RunStore, run_id: int) -> float | None:
-    """Mean total power (W) over the run from `power.*` channels in W; None when the device has none."""
-    _, series = store.samples(run_id)
-    keys = [c.key for c in store.channels(run_id) if c.key.startswith("power.") and c.unit == "W"]
-    total = [k for k in keys if k.endswith(".total") or k == "power.battery"] or keys[:1]
-    vals = np.concatenate([series[k][np.isfinite(series[k])] for k in total]) if total else np.empty(0)
-    return float(vals.mean()) if vals.size else None
