@@ -3,7 +3,10 @@
 A 5 ms QTimer on the GUI thread records how late each tick fires; any work done on the GUI thread
 (drawing, slots, a stray blocking call) shows up as lateness. The window runs a real benchmark of the
 demo model on this machine (per-layer profiling on) through core's run_benchmark, with live charts.
-Prints tick count, p50/p99/max lateness (targets: p99 < 50 ms, max < 100 ms). Usage:
+Prints tick count, p50/p99/max lateness (targets: p99 < 50 ms, max < 100 ms), and for the worst ticks
+where the GUI thread's time went, from Linux's per-thread /proc/thread-self/schedstat: on a CPU (our own
+GUI-thread work), runnable but waiting for a CPU (the scheduler: other processes on a shared VM), or
+neither (asleep or blocked: waiting for the GIL that another of our threads holds). Usage:
     QT_QPA_PLATFORM=offscreen python bench/gui_stalls.py [--seconds 10] [--model mobilenet_se]
 """
 from __future__ import annotations
@@ -51,14 +54,17 @@ def main() -> None:
         time.sleep(0.001)
 
     late: list[float] = []
-    last = [time.perf_counter()]
+    split: list[tuple[float, float]] = []  # per tick: GUI thread ms on a CPU, ms runnable-but-waiting
+    last = [time.perf_counter(), *_schedstat()]
     recording = [False]
 
     def tick() -> None:
         now = time.perf_counter()
+        cpu, wait = _schedstat()
         if recording[0]:
             late.append(max(0.0, (now - last[0]) * 1000 - 5.0))
-        last[0] = now
+            split.append(((cpu - last[1]) / 1e6, (wait - last[2]) / 1e6))
+        last[:] = [now, cpu, wait]
 
     probe = QTimer()
     probe.setInterval(5)
@@ -89,6 +95,22 @@ def main() -> None:
           "(a shared VM: stalls beyond our own GUI-thread work are the scheduler's)")
     worst = np.argsort(a)[-5:][::-1]
     print("worst ticks (index: ms):", ", ".join(f"{i}: {a[i]:.0f}" for i in worst))
+    print("  where the GUI thread was during each (ms): on CPU / waiting for a CPU / blocked or asleep")
+    for i in worst:
+        cpu, wait = split[i]
+        gap = a[i] + 5.0
+        print(f"  tick {i} ({100 * i / len(a):.0f}% into the run): {gap:.0f} ms = {cpu:.0f} / {wait:.0f} / "
+              f"{max(0.0, gap - cpu - wait):.0f}")
+
+
+def _schedstat() -> tuple[int, int]:
+    """This thread's ns on a CPU and ns runnable-but-waiting (Linux); zeros elsewhere."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            on_cpu, waiting, _ = f.read().split()
+        return int(on_cpu), int(waiting)
+    except (OSError, ValueError):
+        return 0, 0
 
 
 if __name__ == "__main__":

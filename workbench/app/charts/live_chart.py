@@ -152,8 +152,12 @@ class LiveChart(QWidget):
     def frame(self) -> None:
         """One redraw: drain queued rows, push changed curves, move the window, maybe rescale y."""
         result = self.live.drain()
-        if result.reset or result.channels_changed:
+        if result.channels_changed:
             self._rebuild()
+        elif result.reset:
+            # RunStarted comes ~20 ms before ChannelsKnown (telemetry discovery): keep the primed layout
+            # and only clear curves, instead of two full relayouts (~80 ms each) on the GUI thread.
+            self._clear_curves()
         drew = self._push_curves()
         if drew or result.changed:
             self.frames += 1
@@ -196,14 +200,7 @@ class LiveChart(QWidget):
             groups = self.live.groups()
         signature = [(g, [s.key for s in specs]) for g, specs in groups]
         if signature == self._signature:
-            for chart in self._charts.values():
-                for c in chart.curves:
-                    c.ring = self.live.ring_for(c.key)
-                    c.drawn_total = -1
-                    c.item.clear()
-                    if c.scatter_color is not None:
-                        self._set_density(c, False)
-                chart.plot.setXRange(0.0, self.window_s, padding=0)
+            self._clear_curves()
             return
         self._signature = signature
         self.view.ci.clear()
@@ -235,6 +232,17 @@ class LiveChart(QWidget):
                 self._build_lines(chart)
             self._charts[group] = chart
             plot.setXRange(0.0, self.window_s, padding=0)
+
+    def _clear_curves(self) -> None:
+        """Empty every curve and rebind it to the model's current rings; the layout stays."""
+        for chart in self._charts.values():
+            for c in chart.curves:
+                c.ring = self.live.ring_for(c.key)
+                c.drawn_total = -1
+                c.item.clear()
+                if c.scatter_color is not None:
+                    self._set_density(c, False)
+            chart.plot.setXRange(0.0, self.window_s, padding=0)
 
     def _plot_for(self, group: str) -> pg.PlotItem:
         plot = self._plot_cache.get(group)

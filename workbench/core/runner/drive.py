@@ -84,7 +84,9 @@ def finish_output(state: RunnerProtocolState, returncode: int | None, stderr_tai
         detail = stderr_tail.splitlines()[-1] if stderr_tail else (state.noise[-1] if state.noise else "")
         raise RunFailed(f"{job.model_path}: {exit_reason(returncode)}" + (f": {detail}" if detail else ""))
     events: list = []
-    if state.profile_path:
+    if state.profile_streamed:
+        events = state.profile_events  # already decoded line by line, nothing big to parse here
+    elif state.profile_path:  # an older runner (a phone with a cached child) or a partial stream
         if load_profile is None:
             with open(state.profile_path) as f:
                 events = json.load(f)

@@ -22,9 +22,16 @@ class RunnerProtocolState:
     profile_path: str | None = None
     profile_skip_runs: int = 0
     profile_t0: float | None = None
+    profile_events: list[dict[str, Any]] = field(default_factory=list)  # streamed by the runner (compact)
+    profile_events_declared: int | None = None  # count the runner says it sent; None: read the file instead
     done: dict[str, Any] | None = None
     error: str | None = None
     noise: list[str] = field(default_factory=list)  # non-protocol lines (warnings printed by libraries)
+
+    @property
+    def profile_streamed(self) -> bool:
+        """The runner streamed its whole profile on stdout (no file to load on the host)."""
+        return self.profile_events_declared is not None and self.profile_events_declared == len(self.profile_events)
 
     def feed(self, line: str) -> None:
         line = line.strip()
@@ -49,8 +56,12 @@ class RunnerProtocolState:
             it = IterationEvent(int(msg["i"]), str(msg["phase"]), float(msg["t"]), float(msg["ms"]))
             self.iterations.append(it)
             self.on_iteration(it)
+        elif ev == "profile_events":
+            self.profile_events.extend(e for e in msg.get("events", []) if isinstance(e, dict))
         elif ev == "profile":
             self.profile_path = msg["path"]
+            declared = msg.get("events")
+            self.profile_events_declared = int(declared) if isinstance(declared, int) else None
             self.profile_skip_runs = int(msg.get("skip_runs", 0))
             self.profile_t0 = msg.get("t0")
         elif ev == "done":

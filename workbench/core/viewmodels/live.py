@@ -8,7 +8,6 @@ pyqtgraph never reads an array another thread is writing.
 from __future__ import annotations
 
 import threading
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +15,7 @@ import numpy as np
 from workbench.core.events import ChannelsKnown, Event, Iteration, RunStarted, SampleEvent
 from workbench.core.types import ChannelSpec, IterationEvent
 from workbench.core.viewmodels.ring import RingBuffer
+from workbench.core.viewmodels.rolling import RollingPercentiles
 
 #: Chart order and titles; unknown groups still get a chart, titled from their name, after these.
 GROUP_TITLES: dict[str, str] = {
@@ -94,7 +94,7 @@ class LiveRunModel:
             "profiled": RingBuffer(latency_capacity, [LATENCY_KEYS["profiled"]]),
         }
         self._specs: dict[str, ChannelSpec] = {}
-        self._recent: deque[float] = deque(maxlen=rolling)
+        self._recent = RollingPercentiles(rolling)
         self._lock = threading.Lock()
         self._pending = _Pending()
         self._t0_worker = 0.0  # t0 as the producer thread knows it (set by RunStarted)
@@ -155,11 +155,9 @@ class LiveRunModel:
         phase = phase_of(it.phase)
         row = {LATENCY_KEYS[phase]: it.latency_ms}
         if phase == "measure":
-            self._recent.append(it.latency_ms)
-            arr = np.fromiter(self._recent, float, len(self._recent))
-            p50, p90 = np.percentile(arr, [50, 90])
-            row[P50_KEY] = float(p50)
-            row[P90_KEY] = float(p90)
+            self._recent.add(it.latency_ms)
+            row[P50_KEY] = self._recent.percentile(50)
+            row[P90_KEY] = self._recent.percentile(90)
         self.latency[phase].append(it.t_start, row)
 
     def load(
