@@ -23,6 +23,11 @@ def test_shipped_schema_is_a_valid_draft_2020_12_schema():
     jsonschema.Draft202012Validator.check_schema(json.loads(SCHEMA_FILE.read_text()))
 
 
+def test_example_profiles_are_shipped():
+    """An empty glob would turn the parametrized test below into a silent skip."""
+    assert EXAMPLES, f"no example profiles in {ROOT / 'profiles' / 'examples'}"
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_examples_load(path):
     profile = load_profile(path)

@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "resources" / "models" / "mobilenet_se.onnx"
 GEN = ("--samples", "32", "--shape", "image=1x3x64x64")
 
-pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="demo model not generated")
 
 
 @pytest.fixture(scope="module")

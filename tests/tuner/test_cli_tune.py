@@ -31,7 +31,6 @@ def tuned(tmp_path_factory):
     return ws, out, r.output
 
 
-@pytest.mark.skipif(not MODEL.exists(), reason="demo model not generated")
 def test_tune_on_local_device_writes_a_valid_feasible_profile(tuned):
     ws, out, output = tuned
     p = load_profile(out)
@@ -44,7 +43,6 @@ def test_tune_on_local_device_writes_a_valid_feasible_profile(tuned):
     assert "best: base 96px b1 t1" in output
 
 
-@pytest.mark.skipif(not MODEL.exists(), reason="demo model not generated")
 def test_rerun_resumes_without_measuring(tuned):
     ws, out, _ = tuned
     r = invoke("--workspace", str(ws), "tune", str(MODEL), "--resolutions", "64,96", "--threads", "1",
@@ -52,7 +50,6 @@ def test_rerun_resumes_without_measuring(tuned):
     assert r.exit_code == 0 and "(0 measured now)" in r.output
 
 
-@pytest.mark.skipif(not MODEL.exists(), reason="demo model not generated")
 def test_verify_passes_then_fails_an_impossible_expectation(tuned, tmp_path):
     ws, out, _ = tuned
     # the VM's CPUs are shared: a 5-run p90 can be several times the tuned one, so the PASS case only

@@ -17,7 +17,6 @@ from workbench.core.tuner.pass_knobs import split_knobs
 from workbench.core.tuner.space import SpaceError
 
 MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / "mobilenet_se.onnx"
-needs_model = pytest.mark.skipif(not MODEL.exists(), reason="demo model not generated")
 
 
 def tune(ws: Path, space: dict, *extra: str):
@@ -37,7 +36,6 @@ def test_split_knobs_groups_by_pass_and_null_means_not_applied():
         split_knobs({"ratio": 0.5})
 
 
-@needs_model
 def test_trials_run_the_derived_variant_and_repeats_are_cache_hits(tmp_path):
     ws = tmp_path / "ws"
     space = {"pass_params": {"prune-channels.ratio": [None, 0.25]}}
@@ -58,7 +56,6 @@ def test_trials_run_the_derived_variant_and_repeats_are_cache_hits(tmp_path):
     assert again.exit_code == 0 and "pass knobs: 0 variant(s) derived" in again.output
 
 
-@needs_model
 def test_profile_of_a_derived_trial_carries_its_lineage(tmp_path):
     ws = tmp_path / "ws"
     r = tune(ws, {"pass_params": {"prune-channels.ratio": [0.25]}})
@@ -70,7 +67,6 @@ def test_profile_of_a_derived_trial_carries_its_lineage(tmp_path):
     assert p.expectations.fidelity["cosine"] < 0.999
 
 
-@needs_model
 def test_bad_knob_value_is_refused_before_any_trial(tmp_path):
     ws = tmp_path / "ws"
     with pytest.raises(SpaceError, match=r"space\.json: pass_params\.prune-channels\.ratio: .*ratio"):

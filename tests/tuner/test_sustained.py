@@ -33,7 +33,6 @@ def test_watch_never_settles_without_a_thermal_channel():
     assert not any(watch.add(type(s)(s.t, {"cpu.load.all": 50.0})) for s in samples)
 
 
-@pytest.mark.skipif(not MODEL.exists(), reason="demo model not generated")
 def test_sustained_tune_on_local_falls_back_to_the_second_half_and_says_so(tmp_path):
     ws, out = tmp_path / "ws", tmp_path / "p.json"
     r = CliRunner().invoke(cli, [
