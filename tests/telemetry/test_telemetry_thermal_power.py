@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.telemetry.power import PowerProbe, battery_watts
+from workbench.core.adb.telemetry_lines import SamplerLineParser
+from workbench.core.telemetry.battery import BatteryMeter, normalize_battery
+from workbench.core.telemetry.power import PowerProbe
 from workbench.core.telemetry.thermal import ThermalProbe
 from workbench.core.telemetry.thermal_scale import thermal_scale
 
@@ -136,10 +138,35 @@ def test_phone_battery_negative_current_is_discharge(phone_root: Path) -> None:
     assert values["power.battery.battery.external"] == 0.0
 
 
-def test_battery_watts_prefers_power_now() -> None:
-    assert battery_watts(8_200_000, 1_000_000, 12_000_000, "Discharging") == pytest.approx(8.2)
-    assert battery_watts(None, -500_000, 4_000_000, "Charging") == pytest.approx(-2.0)
-    assert battery_watts(None, 500_000, None, "Discharging") is None
+def test_battery_prefers_power_now_and_signs_it_from_current_or_status() -> None:
+    assert normalize_battery(1_000_000, 12_000_000, "Discharging", discharge_sign=1, power_raw=8_200_000).watts == pytest.approx(8.2)
+    assert normalize_battery(None, None, "Charging", power_raw=8_200_000).watts == pytest.approx(-8.2)
+    assert normalize_battery(None, None, "Discharging", power_raw=8_200_000).watts == pytest.approx(8.2)
+    assert normalize_battery(500_000, 4_000_000, "Charging").watts == pytest.approx(-2.0)
+    # ABI sign (negative = discharging) holds under any status: a busy phone out-drawing a weak charger
+    assert normalize_battery(-500_000, 4_000_000, "Charging").watts == pytest.approx(2.0)
+    assert normalize_battery(500_000, None, "Discharging").watts is None
+
+
+def test_unsigned_laptop_meter_learns_sign_and_reads_charging_from_status() -> None:
+    meter = BatteryMeter(current_unit="uA")
+    assert meter.read(1_534_000, 11_442_000, "Discharging").watts == pytest.approx(1.534 * 11.442)
+    assert meter.discharge_sign == 1
+    charging = meter.read(1_534_000, 11_442_000, "Charging", plugged=True)
+    assert charging.watts == pytest.approx(-1.534 * 11.442) and charging.plugged
+    assert meter.read(5_000, 11_442_000, "Full", plugged=True).watts == pytest.approx(0.005 * 11.442)  # µA pinned
+    assert normalize_battery(0, 11_442_000, "Not charging").plugged  # charge limit reached: external power
+
+
+def test_local_probe_and_adb_sampler_agree_on_a_battery(phone_root: Path) -> None:
+    """Same raw current/voltage/status -> the same W on both paths (one implementation)."""
+    local = PowerProbe(str(phone_root)).read()["power.battery.battery"]
+    parser = SamplerLineParser()
+    for line in ("H wb-sampler 1", "H bat battery", "H plug usb", "H end"):
+        parser.feed(line)
+    tick = parser.feed("S 1.00 b -412000 3871000 D 0")
+    assert tick is not None and tick.values["power.battery"] == pytest.approx(local)
+    assert tick.values["power.battery.external"] == 0.0
 
 
 def test_rapl_root_only_is_reported_not_zero(tmp_path: Path, tree) -> None:

@@ -1,20 +1,8 @@
-"""Battery power from power_supply, and per-rail power from ODPM energy meters.
+"""Battery power from power_supply dumps, and per-rail power from ODPM energy meters.
 
-Vendor quirks this module absorbs, and how:
-
-* current_now unit: the kernel ABI says µA; some vendor kernels (older Samsung, several MediaTek)
-  report mA. Told apart by magnitude: |raw| >= 10000 is µA (10 A is more than any phone battery
-  delivers while discharging), below that it is mA (a busy phone draws far more than 10 mA, so a
-  µA reading below 10000 during a benchmark is not plausible). A caller that knows better passes
-  `current_unit`; the live parser makes the choice sticky once it has seen a µA-sized value.
-* current_now sign: the ABI (and Pixel) give negative values while discharging; some Samsung and
-  Qualcomm kernels give positive ones. `discharge_sign` is the sign current_now has while
-  discharging; it is learned from a sample whose status says Discharging, else the ABI's -1.
-* voltage_now unit: µV per the ABI, mV on some vendors, V on a few: |raw| > 100000 is µV, >= 100
-  is mV, else V (voltages are never ambiguous).
-* plugged in (USB, AC, wireless): the battery then reports net current (device draw minus charger
-  supply), so battery-based power is meaningless for the device's consumption. It is flagged, not
-  hidden; the charts show it as a separate channel.
+Turning raw current/voltage into battery watts (µA vs mA, sign conventions, plugged-in flag) is
+`workbench.core.telemetry.battery`, shared with the local power probe; it is re-exported here for the
+adb parsers' one import point.
 """
 from __future__ import annotations
 
@@ -22,8 +10,14 @@ import re
 from dataclasses import dataclass, field
 
 from workbench.core.adb.android_text import clip, is_uint, lines, parse_path_dump, to_int
-
-UA_THRESHOLD = 10000
+from workbench.core.telemetry.battery import (  # noqa: F401 - re-exported for android_parsers
+    UA_THRESHOLD,
+    BatteryPower,
+    current_unit_for,
+    infer_discharge_sign,
+    normalize_battery,
+    voltage_volts,
+)
 _CHARGER_TYPES = ("usb", "mains", "wireless", "usb_pd", "usb_c", "usb_dcp", "usb_cdp", "usb_aca", "usb_hvdcp", "usb_pd_drp")
 _CHARGER_NAMES = ("usb", "ac", "wireless", "dc", "mains", "pc_port")
 
@@ -49,19 +43,6 @@ class PowerSupply:
         if "otg" in self.name.lower():
             return False
         return self.type in _CHARGER_TYPES or self.name.lower() in _CHARGER_NAMES
-
-
-@dataclass
-class BatteryPower:
-    """One normalized battery reading. `watts` is positive while the battery discharges."""
-
-    watts: float | None
-    current_a: float | None  # positive = discharging
-    voltage_v: float | None
-    current_unit: str | None  # "uA" | "mA"
-    discharge_sign: int  # sign current_now has while discharging (-1 ABI/Pixel, +1 some Samsung/Qualcomm)
-    plugged: bool
-    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -129,61 +110,6 @@ def parse_power_supply_dump(text: str) -> PowerSupplies:
     if out.battery is None:
         out.problems.append("power_supply: no battery (a board on mains power, or sysfs not readable)")
     return out
-
-
-def current_unit_for(raw: int) -> str:
-    """'uA' or 'mA' by magnitude (see module docstring)."""
-    return "uA" if abs(raw) >= UA_THRESHOLD else "mA"
-
-
-def voltage_volts(raw: int) -> float:
-    """µV, mV or V by magnitude -> volts."""
-    a = abs(raw)
-    return raw / 1e6 if a > 100000 else raw / 1e3 if a >= 100 else float(raw)
-
-
-def infer_discharge_sign(current_raw: int | None, status: str | None) -> int | None:
-    """The sign current_now has while discharging, if this one reading tells.
-
-    Only a "Discharging" status is trusted: while "Charging", a busy phone can draw more than a weak
-    charger supplies, so the current can point either way under the same status.
-    """
-    if current_raw is None or current_raw == 0 or status is None:
-        return None
-    if status.strip().lower() == "discharging":
-        return 1 if current_raw > 0 else -1
-    return None
-
-
-def normalize_battery(
-    current_raw: int | None,
-    voltage_raw: int | None,
-    status: str | None = None,
-    plugged: bool = False,
-    discharge_sign: int = -1,
-    current_unit: str | None = None,
-) -> BatteryPower:
-    """Raw current_now / voltage_now -> watts drawn from the battery (positive = discharging)."""
-    problems: list[str] = []
-    plugged = plugged or (status or "").strip().lower() in ("charging", "full")
-    sign = 1 if discharge_sign >= 0 else -1
-    cur_a: float | None = None
-    unit: str | None = None
-    if current_raw is not None:
-        unit = current_unit or current_unit_for(current_raw)
-        cur_a = current_raw * sign / (1e6 if unit == "uA" else 1e3)
-    else:
-        problems.append("battery current unreadable")
-    volt: float | None = voltage_volts(voltage_raw) if voltage_raw is not None else None
-    if voltage_raw is None:
-        problems.append("battery voltage unreadable")
-    elif volt is not None and not 2.0 <= volt <= 20.0:
-        problems.append(f"battery voltage {volt:.3g} V is not plausible")
-        volt = None
-    watts = cur_a * volt if cur_a is not None and volt is not None else None
-    if plugged:
-        problems.append("plugged in: battery power is net of the charger, not the device's draw")
-    return BatteryPower(watts, cur_a, volt, unit, sign, plugged, problems)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ The line format is documented in `sampler_script`. Channel keys follow the local
 (`cpu.load.<i>`, `cpu.load.all`, `cpu.freq.<policy n>`, `thermal.<zone type>`, `mem.runner.rss`), so a
 phone and the local machine chart and compare on the same keys. Device-only channels:
 `power.battery` (W, discharge positive) with `power.battery.external` (1 while a charger is online
-or the status says Charging/Full: battery power is then net of the charger), `power.rail.<rail>` (W
+or the status says Charging/Full/Not charging: battery power is then net of the charger), `power.rail.<rail>` (W
 from ODPM energy meters), `thermal.status` (Android thermal status level 0..6) and
 `thermal.hal.<name>` (C, temperatures from the thermal HAL).
 
@@ -26,16 +26,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.core.adb.android_dumpsys import parse_thermalservice
-from workbench.core.adb.android_power import (
-    UA_THRESHOLD,
-    OdpmReading,
-    infer_discharge_sign,
-    normalize_battery,
-    parse_odpm,
-    rail_power_w,
-)
+from workbench.core.adb.android_power import OdpmReading, parse_odpm, rail_power_w
 from workbench.core.adb.android_sysfs import parse_cpu_list
 from workbench.core.adb.android_text import clip, is_uint, to_float, to_int
+from workbench.core.telemetry.battery import BatteryMeter
 from workbench.core.telemetry.procstat import CpuTimes, cpu_load
 from workbench.core.telemetry.sysfs import slug, unique
 from workbench.core.telemetry.thermal_scale import ZoneScale
@@ -77,13 +71,20 @@ class SamplerLineParser:
         self.channels: list[ChannelSpec] = []
         self.problems: list[str] = []
         self.dropped_problems = 0
-        self.current_unit = current_unit
-        self.discharge_sign = discharge_sign
+        self.battery_meter = BatteryMeter(current_unit, discharge_sign)
         self._taken: set[str] = set()
         self._prev_cpu: dict[str, CpuTimes] = {}
         self._prev_odpm: dict[int, OdpmReading] = {}
         self._rail_keys: dict[str, str] = {}
         self._pending: dict[str, float] = {}  # E/T values waiting for the next S tick
+
+    @property
+    def current_unit(self) -> str | None:
+        return self.battery_meter.current_unit
+
+    @property
+    def discharge_sign(self) -> int | None:
+        return self.battery_meter.discharge_sign
 
     @property
     def header_complete(self) -> bool:
@@ -255,12 +256,7 @@ class SamplerLineParser:
         toks = (toks + ["-"] * 4)[:4]
         cur, volt = to_int(toks[0]), to_int(toks[1])
         status = _STATUS_WORDS.get(toks[2], "Unknown")
-        plugged = "1" in toks[3] or status in ("Charging", "Full")
-        if cur is not None and self.current_unit != "uA" and abs(cur) >= UA_THRESHOLD:
-            self.current_unit = "uA"
-        if self.discharge_sign is None and not plugged:
-            self.discharge_sign = infer_discharge_sign(cur, status)
-        bp = normalize_battery(cur, volt, status, plugged, self.discharge_sign or -1, self.current_unit)
+        bp = self.battery_meter.read(cur, volt, status, plugged="1" in toks[3])
         if bp.watts is not None:
             values["power.battery"] = bp.watts
         values["power.battery.external"] = 1.0 if bp.plugged else 0.0

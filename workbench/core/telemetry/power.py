@@ -3,10 +3,11 @@
 Both sources lie in known ways, handled here rather than in every chart:
 - RAPL `energy_uj` wraps at `max_energy_range_uj`, and since Linux 5.10 (CVE-2020-8694, "Platypus")
   it is readable by root only; such domains are reported as absent with that reason, not as zero.
-- Batteries disagree on sign (laptops report current as positive while discharging, most phones as
-  negative). The sign is taken from `status` instead: discharge is positive W, charging negative.
-  While charging, full, or on AC/USB power the battery does not measure the device's draw, so a
-  per-battery `external` flag channel says so (1.0) for the tuner and the charts.
+- Batteries disagree on units and sign (laptops report an unsigned current, most phones a negative
+  one while discharging, some vendors mA): `telemetry.battery.BatteryMeter`, the same rule the adb
+  sampler uses, turns them into W, discharge positive and charging negative. While charging, full,
+  or on AC/USB power the battery does not measure the device's draw, so a per-battery `external`
+  flag channel says so (1.0) for the tuner and the charts.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from workbench.core.telemetry.battery import BatteryMeter
 from workbench.core.telemetry.probe import Probe
 from workbench.core.telemetry.sysfs import KernelFile, read_error, read_number, read_text, slug, sorted_glob, under, unique
 from workbench.core.types import ChannelSpec
@@ -22,7 +24,6 @@ from workbench.core.types import ChannelSpec
 POWERCAP_DIR = "/sys/class/powercap"
 SUPPLY_DIR = "/sys/class/power_supply"
 EXTERNAL_TYPES = {"Mains", "USB", "USB_C", "USB_PD", "USB_PD_DRP", "USB_DCP", "USB_CDP", "USB_ACA", "Wireless"}
-NOT_DISCHARGING = {"Charging", "Full", "Not charging"}
 
 
 @dataclass
@@ -61,19 +62,8 @@ class Battery:
     current_now: KernelFile | None
     voltage_now: KernelFile | None
     status: KernelFile
-
-
-def battery_watts(
-    power_uw: float | None, current_ua: float | None, voltage_uv: float | None, status: str
-) -> float | None:
-    """Battery power in W, positive while discharging and negative while charging (see module doc)."""
-    if power_uw is not None:
-        magnitude = abs(power_uw) / 1e6
-    elif current_ua is not None and voltage_uv is not None:
-        magnitude = abs(current_ua) * abs(voltage_uv) / 1e12
-    else:
-        return None
-    return -magnitude if status == "Charging" else magnitude
+    # mainline drivers follow the ABI (µA): no mA guess, so a 5 mA trickle while Full is not 5 A
+    meter: BatteryMeter = field(default_factory=lambda: BatteryMeter(current_unit="uA"))
 
 
 class PowerProbe(Probe):
@@ -186,14 +176,14 @@ class PowerProbe(Probe):
         if self.batteries:
             on_ac = any((f.number() or 0) > 0 for f in self.external.values())
             for bat in self.batteries:
-                status = (bat.status.read() or "").strip()
-                w = battery_watts(
-                    bat.power_now.number() if bat.power_now else None,
+                bp = bat.meter.read(
                     bat.current_now.number() if bat.current_now else None,
                     bat.voltage_now.number() if bat.voltage_now else None,
-                    status,
+                    (bat.status.read() or "").strip(),
+                    plugged=on_ac,
+                    power_raw=bat.power_now.number() if bat.power_now else None,
                 )
-                if w is not None:
-                    out[bat.key] = w
-                out[f"{bat.key}.external"] = 1.0 if (on_ac or status in NOT_DISCHARGING) else 0.0
+                if bp.watts is not None:
+                    out[bat.key] = bp.watts
+                out[f"{bat.key}.external"] = 1.0 if bp.plugged else 0.0
         return out
