@@ -89,11 +89,12 @@ def test_rapl_watts_from_deltas_and_wrap(laptop_root: Path, tree) -> None:
     specs = {s.key: s for s in probe.channels()}
     assert list(specs) == [
         "power.rapl.package-0",
-        "power.rapl.core",
+        "power_detail.rapl.package-0.core",
         "power.battery.BAT0",
         "power.battery.BAT0.external",
     ]
-    assert "part of package-0" in specs["power.rapl.core"].label
+    assert "part of package-0" in specs["power_detail.rapl.package-0.core"].label
+    assert specs["power_detail.rapl.package-0.core"].group == "power_detail"  # never summed with power.*
     first = probe.read()
     assert "power.rapl.package-0" not in first  # needs two readings
     pkg = laptop_root / "sys/class/powercap/intel-rapl:0/energy_uj"
@@ -103,7 +104,7 @@ def test_rapl_watts_from_deltas_and_wrap(laptop_root: Path, tree) -> None:
     tree.rewrite(core, f"{20111874402 + 1_500_000}\n")
     values = probe.read()
     assert values["power.rapl.package-0"] == pytest.approx(12.5)
-    assert values["power.rapl.core"] == pytest.approx(3.0)
+    assert values["power_detail.rapl.package-0.core"] == pytest.approx(3.0)
     # wrap: counter restarts past max_energy_range_uj (262143328850)
     tree.rewrite(pkg, "262140000000\n")
     clock.now += 1.0
@@ -111,6 +112,35 @@ def test_rapl_watts_from_deltas_and_wrap(laptop_root: Path, tree) -> None:
     tree.rewrite(pkg, "1671150\n")  # 3328850 to the top + 1671150 after the wrap = 5 J
     clock.now += 0.25
     assert probe.read()["power.rapl.package-0"] == pytest.approx(20.0)
+
+
+def test_rapl_parts_are_detail_and_top_level_power_adds_up(tmp_path: Path, tree) -> None:
+    """core/uncore sit inside their package (detail); DRAM sits next to it and psys contains it."""
+    zones = [("intel-rapl:0", "package-0", 12_000_000), ("intel-rapl:0:0", "core", 7_000_000),
+             ("intel-rapl:0:1", "uncore", 2_000_000), ("intel-rapl:0:2", "dram", 1_500_000),
+             ("intel-rapl:1", "psys", 20_000_000)]
+    files = {}
+    for zone, name, _ in zones:
+        tree.write(tmp_path, f"/sys/class/powercap/{zone}/name", name + "\n")
+        files[zone] = tree.write(tmp_path, f"/sys/class/powercap/{zone}/energy_uj", "1000\n")
+    clock = StepClock()
+    probe = PowerProbe(str(tmp_path), clock=clock)
+    specs = {s.key: s for s in probe.channels()}
+    assert {k: s.group for k, s in specs.items()} == {
+        "power.rapl.package-0": "power", "power_detail.rapl.package-0.core": "power_detail",
+        "power_detail.rapl.package-0.uncore": "power_detail", "power.rapl.dram.package-0": "power",
+        "power.rapl.psys": "power",
+    }
+    assert "includes the packages" in specs["power.rapl.psys"].label
+    probe.read()
+    clock.now += 1.0
+    for zone, _, uj in zones:
+        tree.rewrite(files[zone], f"{1000 + uj}\n")
+    values = probe.read()
+    # every package-family channel of group power adds up to package + DRAM; detail never adds
+    family = sum(v for k, v in values.items() if specs[k].group == "power" and k != "power.rapl.psys")
+    assert family == pytest.approx(12.0 + 1.5)
+    assert sum(v for k, v in values.items() if specs[k].group == "power_detail") == pytest.approx(9.0)
 
 
 def test_laptop_battery_discharge_positive_and_charging_flagged(laptop_root: Path, tree) -> None:

@@ -6,7 +6,8 @@ phone and the local machine chart and compare on the same keys. Device-only chan
 `power.battery` (W, discharge positive) with `power.battery.external` (1 while a charger is online
 or the status says Charging/Full/Not charging: battery power is then net of the charger), `power.rail.<rail>` (W
 from ODPM energy meters), `thermal.status` (Android thermal status level 0..6) and
-`thermal.hal.<name>` (C, temperatures from the thermal HAL).
+`thermal.hal.<name>` (C, temperatures from the thermal HAL). Power channels follow the additivity
+rule in `telemetry/power.py`: the rails add up among themselves, the battery contains them all.
 
 One Sample per `S` tick, never one per `E` (ODPM) or `T` (thermal status) line: those come every K
 ticks (T from a background dumpsys, so possibly after later S lines), and a Sample holding only their

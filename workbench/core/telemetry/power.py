@@ -8,6 +8,16 @@ Both sources lie in known ways, handled here rather than in every chart:
   sampler uses, turns them into W, discharge positive and charging negative. While charging, full,
   or on AC/USB power the battery does not measure the device's draw, so a per-battery `external`
   flag channel says so (1.0) for the tuner and the charts.
+
+Which channels add up (the same rule on a phone, see adb/telemetry_lines):
+- Group `power`, keys `power.<family>.*`, are top-level meters. Within one family they are disjoint,
+  so summing them is right: `power.rapl.*` = the CPU packages plus their DRAM (Intel's DRAM domain is
+  a sysfs child of its package but not inside the package's energy), `power.rail.*` = the metered
+  rails of a phone. The one exception is `power.rapl.psys` (the platform domain), which contains the
+  packages: use it instead of them, not with them. Across families meters overlap and are compared,
+  not added: a battery (`power.battery*`) pays for everything.
+- Group `power_detail`, keys `power_detail.*`, are parts of a top-level meter: RAPL core (PP0) and
+  uncore/graphics (PP1) are inside their package. Never sum them with `power.*`.
 """
 from __future__ import annotations
 
@@ -28,7 +38,7 @@ EXTERNAL_TYPES = {"Mains", "USB", "USB_C", "USB_PD", "USB_PD_DRP", "USB_DCP", "U
 
 @dataclass
 class RaplDomain:
-    """One powercap zone; `parent` names the package a sub-domain (core, uncore, dram) belongs to."""
+    """One powercap zone; `parent` names the package a sub-zone (core, uncore, dram) hangs under."""
 
     key: str
     zone: str
@@ -66,8 +76,20 @@ class Battery:
     meter: BatteryMeter = field(default_factory=lambda: BatteryMeter(current_unit="uA"))
 
 
+def _rapl_channel(zname: str, name: str, parent: str | None) -> tuple[str, str, str]:
+    """Key, group and label of a RAPL zone, following the additivity rule in the module docstring."""
+    if parent is None:
+        note = ", platform: includes the packages" if name == "psys" else ""
+        return f"power.rapl.{slug(name, zname)}", "power", f"RAPL {name} ({zname}{note})"
+    pkg = slug(parent, "package")
+    if name == "dram":
+        return f"power.rapl.dram.{pkg}", "power", f"RAPL dram ({zname}, memory next to {parent}, not inside it)"
+    return f"power_detail.rapl.{pkg}.{slug(name, zname)}", "power_detail", f"RAPL {name} ({zname}, part of {parent})"
+
+
 class PowerProbe(Probe):
-    """`power.rapl.<domain>` and `power.battery.<name>` (W), `power.battery.<name>.external` (flag)."""
+    """`power.rapl.<package>`, `power_detail.rapl.<package>.<part>`, `power.battery.<name>` (W) and
+    `power.battery.<name>.external` (flag); see the module docstring for what adds up."""
 
     id = "power"
     title = "Power"
@@ -112,13 +134,13 @@ class PowerProbe(Probe):
                 continue
             name = names[zname] or zname
             parent_zone = zname.rsplit(":", 1)[0] if zname.count(":") > 1 else None
-            parent = names.get(parent_zone) if parent_zone else None
-            key = unique(f"power.rapl.{slug(name, zname)}", taken)
+            parent = (names.get(parent_zone) or parent_zone) if parent_zone else None
+            key, group, label = _rapl_channel(zname, name, parent)
+            key = unique(key, taken)
             self.rapl.append(
                 RaplDomain(key, zname, name, KernelFile(energy), read_number(os.path.join(zone, "max_energy_range_uj")), parent)
             )
-            label = f"RAPL {name} ({zname}, part of {parent})" if parent else f"RAPL {name} ({zname})"
-            self._specs.append(ChannelSpec(key, "W", "power", label))
+            self._specs.append(ChannelSpec(key, "W", group, label))
         if denied:
             self.absences.append(
                 f"powercap: {base}/{{{','.join(denied)}}}/energy_uj is readable by root only "
