@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -59,12 +60,27 @@ def test_cpu_load_probe_absent_without_proc_stat(tmp_path: Path) -> None:
 
 
 def test_cpu_load_probe_real_machine() -> None:
+    """While a thread of ours spins, the kernel must count some of the interval as busy."""
     probe = CpuLoadProbe()
     assert len(probe.channels()) == os.cpu_count() + 1
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    busy = threading.Thread(target=spin, daemon=True)
     probe.read()
-    sum(i * i for i in range(300_000))  # burn a little CPU so some jiffies pass
-    values = probe.read()
-    assert 0.0 <= values.get("cpu.load.all", 0.0) <= 100.0
+    busy.start()
+    try:
+        stop.wait(0.3)  # ~30 jiffies of at least one fully busy core
+        values = probe.read()
+    finally:
+        stop.set()
+        busy.join()
+    assert "cpu.load.all" in values
+    assert 0.0 < values["cpu.load.all"] <= 100.0
+    assert max(v for k, v in values.items() if k != "cpu.load.all") > 0.0
 
 
 def test_cpu_freq_two_policies(phone_root: Path, tree) -> None:
