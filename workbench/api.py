@@ -11,6 +11,9 @@ and may change. Plugin kinds and their entry point groups:
 `onnx_helpers` holds the graph utilities passes share (all graphs incl. subgraphs, Constant nodes to
 initializers, opset upgrade, deterministic serialization, weight precision checks); `count_macs`
 gives Conv/Gemm/MatMul MACs at a fixed input shape, for passes that claim fewer FLOPs.
+Generated inputs come from one generator shared with the runner: `generate_inputs(model)` (feeds),
+`plan_inputs(model)` + `draw_feeds(plans)` (shapes/kinds first, e.g. for calibration), and
+`make_feeds(signature, vocab, shapes, seed)` for a (name, "tensor(float)", dims) signature.
 """
 from __future__ import annotations
 
@@ -28,10 +31,18 @@ from workbench.core.passes.base import (
     PassRefused,
     SearchSpace,
 )
-from workbench.core.passes.fidelity import EvalContext, Evaluator, generate_inputs, load_inputs
+from workbench.core.passes.fidelity import (
+    EvalContext,
+    Evaluator,
+    draw_feeds,
+    generate_inputs,
+    load_inputs,
+    plan_inputs,
+)
 from workbench.core.passes.flops import FlopReport, count_macs
 from workbench.core.plugins import GROUPS as PLUGIN_GROUPS
 from workbench.core.plugins import PluginManifest
+from workbench.core.runner.ort_child import InputPlan, make_feeds
 from workbench.core.telemetry.probe import Probe
 from workbench.core.types import ChannelSpec, Sample
 
@@ -46,6 +57,7 @@ __all__ = [
     "Evaluator",
     "FlopReport",
     "FloatRange",
+    "InputPlan",
     "InputSpecError",
     "IntRange",
     "ModelError",
@@ -61,7 +73,10 @@ __all__ = [
     "SearchSpace",
     "WorkbenchError",
     "count_macs",
+    "draw_feeds",
     "generate_inputs",
     "load_inputs",
+    "make_feeds",
     "onnx_helpers",
+    "plan_inputs",
 ]

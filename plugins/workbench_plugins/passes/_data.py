@@ -1,17 +1,18 @@
 """Model inputs for calibration: read the user's folder, or generate a plausible set (and say so).
 
-Shapes: a dynamic batch dim becomes 1, dynamic H/W of a 4-D input become `hw`, any other dynamic dim
-becomes `seq_len`. Integer inputs that feed a Gather (token ids) are drawn below that table's size;
-inputs named like a mask are all ones, so generated text batches look like real ones.
+Generated samples come from the workbench's one input generator (`workbench.api.plan_inputs` /
+`draw_feeds`, the runner's own rules), so int8 calibration sees exactly the arrays a benchmark and a
+fidelity check see for the same seed. `hw` and `seq_len` set the size of dynamic H/W and sequence dims.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import helper
+
+from workbench.api import InputPlan, draw_feeds, plan_inputs
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 
@@ -21,70 +22,25 @@ class InputSpec:
     name: str
     dtype: np.dtype
     shape: tuple[int, ...]
-    vocab: int | None = None  # upper bound for integer ids, when a Gather tells us
+    vocab: int | None = None  # exclusive upper bound for generated integer ids
+    plan: InputPlan | None = field(default=None, compare=False, repr=False)  # how `generate` draws it
 
 
 def input_specs(model: onnx.ModelProto, hw: int = 224, seq_len: int = 16) -> list[InputSpec]:
-    graph = model.graph
-    inits = {t.name: t for t in graph.initializer}
-    specs: list[InputSpec] = []
-    symbols: dict[str, int] = {}
-    for inp in graph.input:
-        if inp.name in inits:
-            continue
-        ttype = inp.type.tensor_type
-        dims = list(ttype.shape.dim)
-        shape: list[int] = []
-        for i, d in enumerate(dims):
-            if d.HasField("dim_value") and d.dim_value > 0:
-                shape.append(int(d.dim_value))
-                continue
-            sym = d.dim_param
-            if sym and sym in symbols:  # one symbol, one size: h0[1, batch, 32] must match x[batch, ...]
-                value = symbols[sym]
-            elif i == 0 or "batch" in sym.lower():
-                value = 1
-            elif len(dims) == 4 and i in (2, 3):
-                value = hw
-            else:
-                value = seq_len
-            if sym:
-                symbols[sym] = value
-            shape.append(value)
-        dtype = np.dtype(helper.tensor_dtype_to_np_dtype(ttype.elem_type))
-        specs.append(InputSpec(inp.name, dtype, tuple(shape), _vocab_for(graph, inp.name, inits)))
+    """One spec per real input, shapes and id bounds resolved by the shared generator's rules."""
+    specs = []
+    for p in plan_inputs(model, dims={"spatial": hw, "seq": seq_len}):
+        dtype = np.dtype(p.numpy_dtype)
+        specs.append(InputSpec(p.name, dtype, tuple(p.shape), p.high or None, p))
     return specs
 
 
-def _vocab_for(graph: onnx.GraphProto, name: str, inits: dict) -> int | None:
-    for node in graph.node:
-        if node.op_type == "Gather" and len(node.input) > 1 and node.input[1] == name:
-            table = inits.get(node.input[0])
-            if table is not None and len(table.dims):
-                return int(table.dims[0])
-    return None
-
-
 def generate(specs: list[InputSpec], count: int, seed: int = 0) -> list[dict[str, np.ndarray]]:
-    """Deterministic synthetic samples (same seed, same data) matching the specs."""
-    rng = np.random.default_rng(seed)
-    samples = []
-    for _ in range(count):
-        feed: dict[str, np.ndarray] = {}
-        for s in specs:
-            if s.dtype.kind == "f":
-                # Image-like inputs in [0, 1]; other float inputs (states, features) roughly unit scale.
-                arr = rng.random(s.shape) if len(s.shape) == 4 else rng.standard_normal(s.shape) * 0.5
-            elif s.dtype.kind == "b":
-                arr = rng.random(s.shape) > 0.5
-            elif "mask" in s.name.lower():
-                arr = np.ones(s.shape)
-            else:
-                high = s.vocab if s.vocab else 2
-                arr = rng.integers(0, high, size=s.shape)
-            feed[s.name] = np.asarray(arr).astype(s.dtype)
-        samples.append(feed)
-    return samples
+    """Deterministic synthetic samples (same seed, same data as fidelity and the runner)."""
+    missing = [s.name for s in specs if s.plan is None]
+    if missing:
+        raise ValueError(f"input spec(s) {', '.join(missing)} were not made by input_specs(); cannot generate")
+    return draw_feeds([s.plan for s in specs], seed, count)
 
 
 def load_folder(folder: Path, specs: list[InputSpec], limit: int) -> list[dict[str, np.ndarray]]:

@@ -8,7 +8,6 @@ for masks. Evaluator plugins add task accuracy on a user dataset.
 from __future__ import annotations
 
 import math
-import re
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -21,18 +20,11 @@ import onnxruntime as ort
 
 from workbench.core.errors import InputSpecError, ModelError
 from workbench.core.passes.onnx_helpers import graph_inputs
+from workbench.core.runner import ort_child
 
-DEFAULT_VOCAB = 1000  # safe for any tokenizer: ids below 1000 exist in every vocabulary we know
-DEFAULT_SPATIAL = 224
-DEFAULT_TOKENS = 16
-_STATE = re.compile(r"(state|hidden|cache|past|^h0$|^c0$|^h$|^c$|memory)", re.I)
-_MASK = re.compile(r"mask", re.I)
-_TOKEN_TYPE = re.compile(r"(token_type|segment)", re.I)
-_POSITION = re.compile(r"position", re.I)
-_SEQ_SYM = re.compile(r"(seq|len|token|time|step)", re.I)
-_BATCH_SYM = re.compile(r"(batch|^n$|^b$)", re.I)
-_SPATIAL_SYM = re.compile(r"(height|width|^h$|^w$|^y$|^x$)", re.I)
-
+DEFAULT_VOCAB = ort_child.DEFAULT_VOCAB  # safe for any tokenizer: ids below 1000 exist in every vocabulary we know
+DEFAULT_SPATIAL = ort_child.DEFAULT_DIMS["spatial"]
+DEFAULT_TOKENS = ort_child.DEFAULT_DIMS["seq"]
 
 @dataclass
 class EvalContext:
@@ -61,45 +53,55 @@ def _elem_np(elem_type: int) -> np.dtype:
     return np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type))
 
 
+def ort_type(elem_type: int) -> str:
+    """ONNX elem type -> the type string onnxruntime reports ("tensor(float)"), which the generator speaks."""
+    try:
+        return f"tensor({onnx.TensorProto.DataType.Name(elem_type).lower()})"
+    except ValueError:
+        return f"tensor(elem_type {elem_type})"
+
+
 def _vocab_size(model: onnx.ModelProto) -> int:
-    for p in model.metadata_props:
-        if p.key == "vocab_size":
-            try:
-                return max(2, int(p.value))
-            except ValueError:
-                break
-    return DEFAULT_VOCAB
+    return ort_child.vocab_from_metadata({p.key: p.value for p in model.metadata_props})
+
+
+# Ops that pass token ids through unchanged on their way to the embedding Gather.
+_ID_PASSTHROUGH = {"Cast", "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Identity"}
+
+
+def vocab_hints(model: onnx.ModelProto) -> dict[str, int]:
+    """Rows of the Gather table each integer input indexes (through casts/reshapes): ids must stay below it,
+    or onnxruntime fails with an out-of-range index."""
+    graph = model.graph
+    rows = {t.name: int(t.dims[0]) for t in graph.initializer if len(t.dims)}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        if node.op_type == "Gather" and len(node.input) > 1:
+            consumers.setdefault(node.input[1], []).append(node)
+        elif node.op_type in _ID_PASSTHROUGH and node.input:
+            consumers.setdefault(node.input[0], []).append(node)
+    hints: dict[str, int] = {}
+    for name, _, _ in input_signature(model):
+        frontier, seen, bound = [name], set(), None
+        while frontier:
+            tensor = frontier.pop()
+            if tensor in seen:
+                continue
+            seen.add(tensor)
+            for node in consumers.get(tensor, []):
+                if node.op_type == "Gather":
+                    if node.input[0] in rows:
+                        bound = rows[node.input[0]] if bound is None else min(bound, rows[node.input[0]])
+                else:
+                    frontier.extend(node.output)
+        if bound is not None:
+            hints[name] = bound
+    return hints
 
 
 def _resolve_shape(name: str, dims: list[Any], is_int: bool, symbols: dict[str, int]) -> list[int]:
-    """Give every dynamic dim a value: batch 1, spatial 224 for image-like, 16 tokens for sequences."""
-    rank = len(dims)
-    image_like = rank == 4 and not is_int and not _STATE.search(name)
-    out = []
-    for i, d in enumerate(dims):
-        if isinstance(d, int) and d > 0:
-            out.append(d)
-            continue
-        sym = d if isinstance(d, str) and d else ""
-        if sym and sym in symbols:
-            out.append(symbols[sym])
-            continue
-        if sym and _BATCH_SYM.search(sym) or (i == 0 and not sym):
-            v = 1
-        elif sym and _SEQ_SYM.search(sym) or is_int or _MASK.search(name):
-            v = DEFAULT_TOKENS
-        elif image_like and i == 1:
-            v = 3
-        elif image_like or (sym and _SPATIAL_SYM.search(sym)):
-            v = DEFAULT_SPATIAL
-        elif i == 0:
-            v = 1
-        else:
-            v = DEFAULT_TOKENS if rank in (2, 3) and i == 1 else 1
-        if sym:
-            symbols[sym] = v
-        out.append(v)
-    return out
+    """One input's concrete shape with the generator's rules (kept for callers that resolve input by input)."""
+    return ort_child.resolve_shape(name, dims, "tensor(int64)" if is_int else "tensor(float)", {}, symbols)
 
 
 def input_signature(model: onnx.ModelProto) -> list[tuple[str, int, list[Any]]]:
@@ -114,40 +116,31 @@ def input_signature(model: onnx.ModelProto) -> list[tuple[str, int, list[Any]]]:
     return sig
 
 
+def ort_signature(model: onnx.ModelProto) -> list[tuple[str, str, list[Any]]]:
+    """input_signature with onnxruntime's type strings: what ort_child.make_feeds takes."""
+    return [(name, ort_type(et), dims) for name, et, dims in input_signature(model)]
+
+
+def plan_inputs(model: onnx.ModelProto, shapes: dict[str, list[int]] | None = None,
+                dims: dict[str, int] | None = None) -> list[ort_child.InputPlan]:
+    """How each input of `model` is generated (shape, kind, id bound), with the runner's rules.
+    `dims` overrides the defaults for dynamic axes (keys of ort_child.DEFAULT_DIMS: spatial, seq, ...)."""
+    try:
+        return ort_child.plan_inputs(ort_signature(model), _vocab_size(model), shapes, vocab_hints(model), dims)
+    except ValueError as exc:
+        raise InputSpecError(str(exc)) from exc
+
+
+def draw_feeds(plans: list[ort_child.InputPlan], seed: int = 0, samples: int = 1) -> list[dict[str, np.ndarray]]:
+    """Arrays for plans from plan_inputs (sample s seeded [seed, s], as in the runner)."""
+    return ort_child.draw_feeds(plans, seed, samples)
+
+
 def generate_inputs(model: onnx.ModelProto, samples: int = 3, seed: int = 0,
                     shapes: dict[str, list[int]] | None = None) -> list[dict[str, np.ndarray]]:
-    """Deterministic inputs from the signature: images in [0,1], token ids in [0, vocab), masks of
-    ones, zeros for recurrent state. Same model + seed = same arrays, on every machine."""
-    vocab = _vocab_size(model)
-    sig = input_signature(model)
-    symbols: dict[str, int] = {}
-    resolved = {}
-    for name, et, dims in sig:
-        dt = _elem_np(et)
-        is_int = np.issubdtype(dt, np.integer)
-        resolved[name] = list(shapes[name]) if shapes and name in shapes else _resolve_shape(name, dims, is_int, symbols)
-    out = []
-    for s in range(samples):
-        rng = np.random.default_rng([seed, s])
-        feed = {}
-        for name, et, _ in sig:
-            dt, shape = _elem_np(et), resolved[name]
-            if dt == np.bool_:
-                arr = np.ones(shape, dtype=np.bool_)
-            elif _MASK.search(name):
-                arr = np.ones(shape, dtype=dt)
-            elif _STATE.search(name) or _TOKEN_TYPE.search(name):
-                arr = np.zeros(shape, dtype=dt)
-            elif np.issubdtype(dt, np.integer):
-                if _POSITION.search(name) and shape:
-                    arr = np.broadcast_to(np.arange(shape[-1], dtype=dt), shape).copy()
-                else:
-                    arr = rng.integers(0, vocab, size=shape, dtype=np.int64).astype(dt)
-            else:
-                arr = rng.random(size=shape, dtype=np.float64).astype(dt)
-            feed[name] = arr
-        out.append(feed)
-    return out
+    """Deterministic inputs from the signature, exactly what the runner feeds for the same seed (sample 0):
+    images in [0,1), token ids below the vocab, masks of ones, zeros for recurrent state."""
+    return draw_feeds(plan_inputs(model, shapes), seed, samples)
 
 
 def load_inputs(folder: Path, model: onnx.ModelProto) -> list[dict[str, np.ndarray]]:
@@ -189,17 +182,10 @@ def _session(model: onnx.ModelProto | Path) -> ort.InferenceSession:
         raise ModelError(where, f"onnxruntime cannot load it: {str(exc).splitlines()[0]}") from exc
 
 
-_ORT_TO_NP = {
-    "tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
-    "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8,
-    "tensor(bool)": np.bool_, "tensor(int16)": np.int16,
-}
-
-
 def run_model(model: onnx.ModelProto | Path, samples: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
     """Run every sample; inputs are cast to each model's own input types (an fp16 model gets fp16)."""
     sess = _session(model)
-    want = {i.name: _ORT_TO_NP.get(i.type) for i in sess.get_inputs()}
+    want = {i.name: ort_child.NP_TYPES.get(i.type) for i in sess.get_inputs()}
     names = [o.name for o in sess.get_outputs()]
     results = []
     for feed in samples:

@@ -84,6 +84,10 @@ class InputPlan(NamedTuple):
     kind: str  # ones | mask | state | segment | position | ids | uniform
     high: int = 0  # ids are drawn from [0, high)
 
+    @property
+    def numpy_dtype(self) -> str:
+        return NP_TYPES[self.ort_type]
+
     def describe(self) -> str:
         return {
             "ones": "ones", "mask": "ones (mask)", "state": "zeros (state)", "segment": "zeros (segment ids)",
@@ -122,6 +126,8 @@ def guess_dim(symbol: str, axis: int, dims: list, ort_type: str, name: str,
     rank = len(dims)
     if axis == 0:
         return d["batch"]
+    if rank == 3 and axis == 1 and STATE_NAMES.search(name):
+        return d["batch"]  # recurrent state is [layers*directions, batch, hidden] (ONNX RNN/GRU/LSTM)
     image_like = rank == 4 and ort_type in _FLOAT_TYPES | {"tensor(uint8)"} and not STATE_NAMES.search(name)
     if image_like:
         nhwc = _fixed(dims[3]) and dims[3] in (1, 3, 4) and axis in (1, 2)  # [N, H, W, C] with C pinned
