@@ -5,6 +5,8 @@ ticks (no drift). When a tick is missed entirely (machine stalled, GIL held), th
 skipped and counted instead of being fired back to back: a burst of samples with nearly equal
 timestamps would distort rates and charts. Each Sample's `t` is `clock()` taken at the start of the
 tick; with `time.monotonic` that is CLOCK_MONOTONIC, the clock the runner child stamps iterations with.
+The clock and the wait between ticks are injectable, so the scheduling is tested with a fake clock
+(deterministic, no timing asserts) and `run()` drives the same loop on the caller's thread.
 """
 from __future__ import annotations
 
@@ -52,8 +54,11 @@ class ProbeSampler(TelemetrySource):
     """
 
     def __init__(
-        self, probes: Sequence[Probe], rate_hz: float = 10.0, clock: Callable[[], float] = time.monotonic
+        self, probes: Sequence[Probe], rate_hz: float = 10.0, clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], bool] | None = None,
     ) -> None:
+        """`wait(seconds)` sleeps until the next tick and returns True when sampling should stop; the
+        default waits on the stop event, so `stop()` wakes it at once."""
         if not (rate_hz > 0 and math.isfinite(rate_hz)) or rate_hz > MAX_RATE_HZ:
             raise ValueError(f"telemetry rate must be in (0, {MAX_RATE_HZ:g}] Hz, got {rate_hz}")
         self.rate_hz = float(rate_hz)
@@ -65,6 +70,7 @@ class ProbeSampler(TelemetrySource):
         self._active: list[Probe] | None = None
         self._specs: list[ChannelSpec] = []
         self._stop = threading.Event()
+        self.wait = wait or self._stop.wait
         self._thread: threading.Thread | None = None
 
     def _discover(self) -> list[Probe]:
@@ -100,7 +106,7 @@ class ProbeSampler(TelemetrySource):
             raise RuntimeError("ProbeSampler.start() called twice")
         self._discover()
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, args=(on_sample,), name="probe-sampler", daemon=True)
+        self._thread = threading.Thread(target=self.run, args=(on_sample,), name="probe-sampler", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -126,7 +132,9 @@ class ProbeSampler(TelemetrySource):
             st.first_t = t
         st.last_t = t
 
-    def _loop(self, on_sample: Callable[[Sample], None]) -> None:
+    def run(self, on_sample: Callable[[Sample], None]) -> None:
+        """The sampling loop on the calling thread, until `stop()` or `wait` says to stop."""
+        self._discover()
         cpu0 = time.thread_time()
         t0 = self.clock()
         k = 0
@@ -145,6 +153,7 @@ class ProbeSampler(TelemetrySource):
                 due = next_tick(k, now, t0, self.period)
                 self.stats.skipped += due - k
                 k = due
-                self._stop.wait(max(0.0, t0 + k * self.period - now))
+                if self.wait(max(0.0, t0 + k * self.period - now)):
+                    break
         finally:
             self.stats.thread_cpu_s = time.thread_time() - cpu0
