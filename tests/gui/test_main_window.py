@@ -43,10 +43,17 @@ def test_reopen_compare_and_diff(qtbot, window, demo_model, tmp_path) -> None:
     a = _run(qtbot, w, runs=10, layers=True)
     w.run_panel.threads.setValue(1)
     b = _run(qtbot, w, runs=10, layers=True)
+    assert a.status == b.status == RunStatus.DONE, (a.error, b.error)
     with qtbot.waitSignal(w.sig_compare_shown, timeout=10_000):
         w.compare_runs([a.run_id, b.run_id])
     labels = [w.compare_tab.table.item(r, 0).text() for r in range(w.compare_tab.table.rowCount())]
-    assert "p50 latency (ms)" in labels
+    assert "p50 latency (ms)" in labels and "model file (MB)" in labels
+    titles = w.compare_tab.trace_titles
+    assert titles[0] == "Latency per iteration" and "CPU load per core" in titles
+    if not any(c.group == "thermal" for c in w.store.channels(a.run_id)):
+        assert "Temperatures" not in titles  # this VM has no thermal zones: no empty chart for them
+    if not any(c.group == "power" for c in w.store.channels(a.run_id)):
+        assert "energy / inference (mJ)" not in labels and "no energy figure" in w.compare_tab.caption.text()
     with qtbot.waitSignal(w.sig_run_loaded, timeout=10_000):
         w.open_run(a.run_id)
     assert w.current_run_id == a.run_id

@@ -35,7 +35,7 @@ from workbench.core.passes.base import PassContext
 from workbench.core.events import LayersReady, Log, Progress, RunFinished, RunStarted
 from workbench.core.store import RunStore
 from workbench.core.types import BenchmarkResult, RunStatus
-from workbench.core.viewmodels.compare import check_selection
+from workbench.core.viewmodels.compare import CompareData, check_selection, load_compare, run_t0
 from workbench.core.viewmodels.devices import DevicesViewModel
 from workbench.core.viewmodels.history import history_rows
 from workbench.core.viewmodels.layers import LayersViewModel
@@ -367,8 +367,7 @@ class MainWindow(QMainWindow):
                         iterations=iters)
 
         def done(d: dict) -> None:
-            starts = [x for x in (d["t"][:1].tolist() + [it.t_start for it in d["iterations"][:1]])]
-            t0 = min(starts) if starts else 0.0
+            t0 = run_t0(d["t"], d["iterations"])
             self.live.load(d["channels"], d["t"], d["values"], d["iterations"], t0=t0)
             self.chart.show_all()
             r: BenchmarkResult = d["result"]
@@ -387,19 +386,14 @@ class MainWindow(QMainWindow):
         except WorkbenchError as exc:
             self.report_error(exc)
             return
-        store = self.store
+        store, variants = self.store, self._variant_store_factory
 
-        def load() -> tuple[list, list]:
-            results = [store.get_result(i) for i in ids]
-            lats = [[it.latency_ms for it in store.iterations(i) if it.phase == "measure"] for i in ids]
-            return results, lats
-
-        def done(data: tuple[list, list]) -> None:
-            self.compare_tab.show_runs(*data)
+        def done(data: CompareData) -> None:
+            self.compare_tab.show_data(data)
             self.tabs.setCurrentWidget(self.compare_tab)
             self.sig_compare_shown.emit(ids)
 
-        self.tasks.submit(load, done, self._on_failure)
+        self.tasks.submit(lambda: load_compare(store, ids, variants()), done, self._on_failure)
 
     def _diff_with(self, other_id: int) -> None:
         store = self.store
