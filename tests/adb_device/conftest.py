@@ -2,7 +2,9 @@
 either directly over TCP (remembered target, no server) or through Debian's adb server."""
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +26,17 @@ def give_python(peer: AdbPeer) -> None:
     wrapper = peer.sandbox.bin / "python3"
     wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
     wrapper.chmod(0o755)
+
+
+def wait_gone(pid: int) -> None:
+    """Poll until `pid` (a process of the test phone, i.e. of this machine) no longer exists."""
+    for _ in range(250):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
+    pytest.fail(f"runner {pid} still alive after the run was cancelled")
 
 
 class Target:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.adb_device.conftest import Target
+from tests.adb_device.conftest import Target, wait_gone
 from workbench.core.adb.device import MODELS_DIR, AdbDevice, file_sha256
 from workbench.core.benchmark import run_benchmark
 from workbench.core.errors import RunCancelled, RunFailed
@@ -129,18 +130,30 @@ def test_cancel_closes_the_stream_and_kills_the_runner(phone, demo_cnn: Path) ->
     with pytest.raises(RunCancelled):
         dev.run(_job(demo_cnn, runs=100000), dev.prepare(demo_cnn), on_iter, pids.append, cancel)
     assert len(pids) == 1
-    _wait_gone(pids[0])
+    wait_gone(pids[0])
     assert dev.link().shell("echo ok").stdout == "ok\n"
 
 
-def _wait_gone(pid: int) -> None:
-    for _ in range(250):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.02)
-    pytest.fail(f"runner {pid} still alive after the stream was closed")
+def test_cancel_kills_a_runner_that_ignores_sighup(phone, demo_cnn: Path) -> None:
+    """adbd only SIGHUPs the shell's pid when a stream closes; a runner that ignores SIGHUP must still
+    end by our explicit kill (SIGKILL via the pid file), not linger until a write fails."""
+    peer, dev = phone
+    wrapper = peer.sandbox.bin / "python3"
+    wrapper.write_text(wrapper.read_text().replace("exec ", "trap '' HUP\nexec ", 1))  # SIG_IGN survives exec
+    cancel = threading.Event()
+    pids: list[int] = []
+
+    def on_iter(it: IterationEvent) -> None:
+        if it.phase == "measure":
+            cancel.set()
+
+    with pytest.raises(RunCancelled):
+        dev.run(_job(demo_cnn, runs=100000), dev.prepare(demo_cnn), on_iter, pids.append, cancel)
+    assert len(pids) == 1
+    wait_gone(pids[0])
+    runner = [s for s in peer.sessions if s.proc is not None and s.proc.pid == pids[0]]
+    assert len(runner) == 1 and runner[0].hung_up
+    assert runner[0].proc.wait(timeout=10) == -signal.SIGKILL  # not SIGHUP, not a broken pipe
 
 
 def test_clean_removes_only_the_workbench_dir(phone, demo_cnn: Path) -> None:

@@ -3,20 +3,24 @@ validation, command assembly, free-dimension mapping, summary and profile parsin
 from __future__ import annotations
 
 import shlex
+import threading
 from pathlib import Path
 
 import pytest
 
+from tests.adb_device.conftest import wait_gone
 from tests.adb_parsers.adbp_captures import PERF_TEST_ANDROID
 from workbench.core.adb.perf_test import (
+    PerfTestConfig,
     free_dim_overrides,
     load_config,
     perf_test_command,
+    run_perf_test,
     set_perf_test,
     summary_iterations,
 )
 from workbench.core.adb.android_perftest import parse_perf_test
-from workbench.core.errors import RunFailed, WorkbenchError
+from workbench.core.errors import RunCancelled, RunFailed, WorkbenchError
 from workbench.core.runner.ort_profile import parse_profile
 from workbench.core.types import BenchmarkJob
 
@@ -81,3 +85,27 @@ def test_captured_android_summary_and_profile_parse() -> None:
     assert [(i.phase, i.latency_ms) for i in its] == [("profiled", 5.0), ("profiled", 5.0)]
     parsed = parse_profile(events, skip_runs=0)
     assert {lt.name: lt.count for lt in parsed.layers} == {"conv1": 2, "relu1": 2}
+
+
+def test_cancel_kills_a_silent_perf_test_that_outlives_sighup(phone, demo_cnn: Path, tmp_path: Path) -> None:
+    """perf_test prints nothing until its summary, so after adbd's SIGHUP (shell pid only) a copy that
+    ignores it would never even hit EPIPE: only the explicit kill through runner.pid ends it. The
+    stand-in is the third-party binary's behaviour (silent, SIGHUP ignored), not our code."""
+    _peer, dev = phone
+    fake = tmp_path / "onnxruntime_perf_test"
+    fake.write_text("#!/bin/sh\ntrap '' HUP\nexec sleep 600\n")  # SIG_IGN for HUP survives the exec
+    lib = tmp_path / "libonnxruntime.so"
+    lib.write_bytes(b"\x7fELF" + b"\0" * 60)
+    cancel = threading.Event()
+    pids: list[int] = []
+
+    def on_pid(pid: int) -> None:
+        pids.append(pid)
+        cancel.set()
+
+    job = BenchmarkJob(model_path=demo_cnn, runs=5, runner="ort-perf-test")
+    with pytest.raises(RunCancelled):
+        run_perf_test(dev, job, dev.prepare(demo_cnn), lambda it: None, on_pid, cancel,
+                      config=PerfTestConfig(fake, lib))
+    assert len(pids) == 1
+    wait_gone(pids[0])

@@ -28,6 +28,7 @@ def main() -> None:
             pass
         finally:
             peer.stop()
+            peer.reap()
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ def make_peer(tmp_path: Path) -> Iterator[Callable[..., AdbPeer]]:
     yield _make
     for peer in peers:
         peer.stop()
+        peer.reap()
 
 
 @pytest.fixture(scope="session")

@@ -65,6 +65,7 @@ class AdbPeer:
         self._listener: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
         self.port = 0
+        self.sessions: list[ShellSession] = []  # every shell started, in order (tests inspect how they ended)
 
     @property
     def serial(self) -> str:
@@ -134,6 +135,14 @@ class AdbPeer:
         if self._accept_thread is not None:
             self._accept_thread.join(timeout=2)
 
+    def reap(self) -> None:
+        """SIGKILL every process group a shell of this peer left behind (test hygiene: a phone keeps
+        such strays running; a test run must not). Call after `stop()`."""
+        with self._lock:
+            sessions = list(self.sessions)
+        for session in sessions:
+            session.reap()
+
     def _forget(self, conn: "_Connection") -> None:
         with self._lock:
             if conn in self._connections:
@@ -148,6 +157,7 @@ class AdbPeer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        self.reap()
 
 
 class _Connection:
@@ -312,6 +322,8 @@ class _Connection:
             session = ShellSession(stream, self.peer.sandbox, args, command, cfg.legacy)
             self._streams[local_id] = stream
             self._sessions[local_id] = session
+            with self.peer._lock:
+                self.peer.sessions.append(session)
             self.send("OKAY", local_id, msg.arg0)
             session.start()
         elif name == "sync:":

@@ -39,6 +39,24 @@ _SHA_CMD = ("f={f}; if [ ! -f \"$f\" ]; then echo MISSING; "
             "elif toybox sha256sum \"$f\" 2>/dev/null; then :; else echo NOSHA; fi")
 
 LinkOpener = Callable[[], AdbLink]
+KILL_TIMEOUT_S = 10.0
+
+
+def kill_runner(link: AdbLink) -> None:
+    """SIGKILL the runner named by the run directory's pid file, before its stream is closed.
+
+    Closing a shell stream is not enough on a phone: adbd only sends SIGHUP to the shell's pid and
+    closes its pipes (adb/daemon/shell_service.cpp), so a runner that ignores SIGHUP, or a silent one
+    (perf_test prints nothing until its summary), keeps burning CPU and heating the phone for the
+    runs measured after it. Killing first, while the stream is still open, also means the runner
+    never sees EPIPE halfway. Best effort: a dropped link has already taken the runner with it.
+    """
+    run, pid = shlex.quote(RUN_DIR), shlex.quote(PID_FILE_NAME)
+    cmd = f'cd {run} 2>/dev/null && [ -s {pid} ] && kill -9 "$(cat {pid})" 2>/dev/null; rm -f {run}/{pid}'
+    try:
+        link.shell(cmd, timeout=KILL_TIMEOUT_S)
+    except DeviceError:
+        pass
 
 
 def file_sha256(path: Path) -> str:
@@ -225,8 +243,13 @@ class AdbDevice(Device):
                f"PYTHONUNBUFFERED=1 exec {prefix}python3 {shlex.quote(child)} job.json")
         state = RunnerProtocolState(on_iteration=on_iteration, on_pid=on_pid)
         stream = link.shell_stream(cmd)
+
+        def stop_runner() -> None:  # cancel, or any failure on our side while the runner still runs
+            kill_runner(link)
+            stream.close()
+
         try:
-            pump_lines(stream, state, cancel, stream.close)
+            pump_lines(stream, state, cancel, stop_runner)
         finally:
             stream.close()
         stderr_tail = stream.stderr.strip()

@@ -123,6 +123,8 @@ def summary_iterations(events: list[dict[str, Any]], t0: float) -> list[Iteratio
 
 def _stream_run(dev: "AdbDevice", cmd: str, on_pid: Callable[[int], None], cancel: threading.Event) -> tuple[str, int | None, str]:
     """Run one perf_test command; returns (stdout text, exit code, stderr)."""
+    from workbench.core.adb.device import kill_runner
+
     link = dev.link()
     stream = link.shell_stream(cmd)
     lines: list[str] = []
@@ -146,6 +148,7 @@ def _stream_run(dev: "AdbDevice", cmd: str, on_pid: Callable[[int], None], cance
     try:
         while not done.wait(0.1):
             if cancel.is_set():
+                kill_runner(link)  # perf_test is silent until its summary: SIGHUP alone may not end it
                 raise RunCancelled("run cancelled")
     finally:
         stream.close()
