@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
 
 from workbench.core.types import RunStatus
 
@@ -146,3 +147,28 @@ def test_derive_variant_from_schema_form(qtbot, window, demo_model) -> None:
     assert child.text(0).startswith("prune-magnitude") and "sparsity=0.3" in child.text(0)
     w.models_panel.tree.setCurrentItem(child)
     assert w.run_panel.model.suffix == ".onnx" and w.run_panel.model != demo_model.resolve()
+    # done: fidelity in the dock and the status bar, progress row hidden again
+    assert not w.models_panel.deriving and w.models_panel.derive_bar.isHidden()
+    assert "cos 0." in w.models_panel.derive_label.text() and "cos 0." in child.text(1)
+    # the variant's own run shows as its newest latency on this device
+    result = _run(qtbot, w, runs=5)
+    assert result.status == RunStatus.DONE, result.error
+    qtbot.waitUntil(lambda: w.models_panel.tree.topLevelItem(0).child(0).text(2).startswith("local "),
+                    timeout=10_000)
+    assert f"{result.latency.p50_ms:.3g}/" in w.models_panel.tree.topLevelItem(0).child(0).text(2)
+
+
+def test_derive_shows_progress_and_cancels(qtbot, window, demo_model) -> None:
+    w = window
+    w.open_model(demo_model)
+    qtbot.waitUntil(lambda: w.models_panel.tree.topLevelItemCount() == 1 and not w.tasks.pending, timeout=20_000)
+    root_id = w.models_panel.tree.topLevelItem(0).data(1, Qt.ItemDataRole.UserRole)
+    w.derive(root_id, "fp16", {})
+    assert w.models_panel.deriving and not w.models_panel.derive_bar.isHidden()
+    assert not w.models_panel.derive_button.isEnabled()
+    with qtbot.waitSignal(w.sig_derive_cancelled, timeout=60_000):
+        w.models_panel.derive_cancel.click()  # the pass stops at its next check, before anything is stored
+    assert "cancelled" in w.models_panel.derive_label.text() and w.last_error is None
+    w.models_panel.refresh_variants()
+    qtbot.waitUntil(lambda: not w.tasks.pending, timeout=10_000)
+    assert w.models_panel.tree.topLevelItem(0).childCount() == 0

@@ -13,7 +13,7 @@ from workbench.core.viewmodels.compare import cdf, check_selection, metric_rows
 from workbench.core.viewmodels.devices import DevicesViewModel
 from workbench.core.viewmodels.history import history_rows
 from workbench.core.viewmodels.layers import LayersViewModel, diff_layers
-from workbench.core.viewmodels.models import MAX_RECENT, ModelsViewModel, check_model_path
+from workbench.core.viewmodels.models import MAX_RECENT, ModelsViewModel, check_model_path, fidelity_text
 from workbench.core.viewmodels.run_form import RunForm, parse_shapes
 
 
@@ -67,6 +67,23 @@ def test_variant_tree_from_real_store(tmp_path) -> None:
     assert len(vm.tree) == 1 and vm.tree[0].path == model.resolve()  # root runs from the user's file
     kid = vm.tree[0].children[0]
     assert kid.label.startswith("fp16") and kid.path == child.path and "MB" in kid.detail
+    assert "cos " in kid.detail and " dB" in kid.detail and kid.latency == ""  # fidelity vs root shown; never run yet
+    # a finished run of the variant's file becomes its newest latency on that device
+    from workbench.core.passes.measured import last_latencies
+    from workbench.core.stats import latency_stats
+    from workbench.core.store import RunStore
+    from workbench.core.types import BenchmarkJob
+
+    runs = RunStore(tmp_path)
+    try:
+        rid = runs.create_run("local", str(child.path), BenchmarkJob(model_path=child.path))
+        runs.finish_run(BenchmarkResult(rid, RunStatus.DONE, "local", str(child.path),
+                                        latency=latency_stats([2.0, 3.0, 4.0])))
+        vm.set_variants(store.all(), last_latencies(runs, store.all()))
+    finally:
+        runs.close()
+    assert vm.tree[0].children[0].latency == "local 3/3.8 ms" and vm.tree[0].latency == ""
+    assert fidelity_text({"error": "no inputs"}) == "fidelity not measured: no inputs" and fidelity_text({}) == ""
 
 
 def test_run_form_to_job_and_shape_errors(tmp_path) -> None:

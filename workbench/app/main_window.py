@@ -28,10 +28,10 @@ from workbench.app.widgets.layers_tab import LayersTab
 from workbench.app.widgets.models_dock import ModelsPanel
 from workbench.app.widgets.run_panel import RunPanel
 from workbench.app.widgets.tables import table_to_csv
-from workbench.app.workers import RunController, TaskFailure, TaskRunner
+from workbench.app.workers import ProgressRelay, RunController, TaskFailure, TaskRunner
 from workbench.core.devices.base import Device
 from workbench.core.errors import WorkbenchError
-from workbench.core.passes.base import PassContext
+from workbench.core.passes.base import PassContext, PassRefused
 from workbench.core.events import LayersReady, Log, Progress, RunFinished, RunStarted
 from workbench.core.store import RunStore
 from workbench.core.types import BenchmarkResult, RunStatus
@@ -40,7 +40,7 @@ from workbench.core.viewmodels.devices import DevicesViewModel
 from workbench.core.viewmodels.history import history_rows
 from workbench.core.viewmodels.layers import LayersViewModel
 from workbench.core.viewmodels.live import LiveRunModel
-from workbench.core.viewmodels.models import ModelsViewModel
+from workbench.core.viewmodels.models import ModelsViewModel, fidelity_text
 
 SETTINGS_VERSION = 1
 
@@ -70,6 +70,9 @@ class MainWindow(QMainWindow):
 
     sig_variant_derived = Signal(str)
     """A variant was derived (or found in the cache). Argument: its id."""
+
+    sig_derive_cancelled = Signal(str)
+    """Deriving a variant was cancelled by the user. Argument: the pass id."""
 
     sig_history_loaded = Signal(int)
     """The History table was refreshed. Argument: number of runs listed."""
@@ -117,7 +120,7 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(w, name)
         self.setCentralWidget(self.tabs)
         self.devices_panel = DevicesPanel(self.devices_vm, self.tasks)
-        self.models_panel = ModelsPanel(self.models_vm, self.tasks, variant_store_factory)
+        self.models_panel = ModelsPanel(self.models_vm, self.tasks, variant_store_factory, self.store)
         self.run_panel = RunPanel()
         self.devices_dock = self._dock("Devices", self.devices_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.models_dock = self._dock("Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -155,6 +158,7 @@ class MainWindow(QMainWindow):
         self.devices_panel.sig_selected.connect(self._device_selected)
         self.models_panel.sig_error.connect(self._on_failure)
         self.models_panel.sig_derive_requested.connect(self.ask_derive)
+        self.models_panel.sig_derive_cancel.connect(lambda: self._derive_cancel.set())
         self.models_panel.sig_model_selected.connect(self.run_panel.set_model)
         self.models_panel.sig_recent_changed.connect(lambda r: self.settings.setValue("recent", r))
         self.history_tab.sig_refresh.connect(self.refresh_history)
@@ -275,6 +279,7 @@ class MainWindow(QMainWindow):
         self.run_panel.finished(result_summary(r))
         self.status_text.setText(result_summary(r).replace("\n", "  |  "))
         self.refresh_history()
+        self.models_panel.refresh_variants()  # the variant tree shows each variant's newest latency
         if r.status == RunStatus.FAILED:
             self.report_error(WorkbenchError(r.error or "the run failed"))
 
@@ -324,25 +329,46 @@ class MainWindow(QMainWindow):
         return dialog
 
     def derive(self, parent_id: str, pass_id: str, params: dict) -> None:
-        factory, workspace, cancel = self._variant_store_factory, self.workspace, self._derive_cancel
+        """Derive on a worker with progress and Cancel in the models dock; fidelity shown when done."""
+        if self.models_panel.deriving:
+            return
+        factory, workspace = self._variant_store_factory, self.workspace
+        cancel = self._derive_cancel = threading.Event()
+        relay = ProgressRelay(self)
+        relay.sig_progress.connect(self.models_panel.derive_progress)
+        self.models_panel.derive_started(f"deriving {pass_id} from {parent_id[:10]}…")
         self.status_text.setText(f"deriving {pass_id} from {parent_id[:10]}…")
 
         def work():
             store = factory()
             work_dir = Path(tempfile.mkdtemp(prefix="derive-gui-", dir=workspace))
             try:
-                ctx = PassContext(work_dir=work_dir, cancel=cancel)
+                ctx = PassContext(work_dir=work_dir, cancel=cancel, progress=relay)
                 return store.derive(store.get(parent_id), pass_id, params, ctx)
             finally:
                 shutil.rmtree(work_dir, ignore_errors=True)
 
         def done(result) -> None:
             variant, cached = result
-            self.status_text.setText(f"{pass_id}: variant {variant.short}" + (" (cached)" if cached else ""))
+            fid = fidelity_text(variant.fidelity) or "fidelity not measured"
+            text = f"{pass_id}: variant {variant.short}" + (" (cached)" if cached else "") + f"  {fid}"
+            self.models_panel.derive_finished(text)
+            self.status_text.setText(text)
             self.models_panel.refresh_variants()
+            relay.deleteLater()
             self.sig_variant_derived.emit(variant.id)
 
-        self.tasks.submit(work, done, self._on_failure)
+        def failed(f: TaskFailure) -> None:
+            relay.deleteLater()
+            if cancel.is_set() and isinstance(f.exc, PassRefused):
+                self.models_panel.derive_finished(f"{pass_id}: cancelled, nothing stored")
+                self.status_text.setText(f"{pass_id}: derive cancelled")
+                self.sig_derive_cancelled.emit(pass_id)
+                return
+            self.models_panel.derive_finished(f"{pass_id}: failed")
+            self._on_failure(f)
+
+        self.tasks.submit(work, done, failed)
 
     # -- history / reopen / compare ------------------------------------------------------------
     def refresh_history(self) -> None:

@@ -93,6 +93,16 @@ class TaskRunner(QObject):
         return self.pool.waitForDone(timeout_ms)
 
 
+class ProgressRelay(QObject):
+    """A progress callback for core (`PassContext.progress`) that is safe to call on a worker thread."""
+
+    sig_progress = Signal(float, object, str)
+    """Progress from a worker. Arguments: done, total (None when unknown), message."""
+
+    def __call__(self, done: float, total: float | None, message: str) -> None:
+        self.sig_progress.emit(float(done), total, message)
+
+
 class RunController(QObject):
     """Owns the benchmark thread: start, cancel (Stop button / window close), and join."""
 

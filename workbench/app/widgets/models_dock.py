@@ -6,7 +6,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QHBoxLayout, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QTreeWidget, QTreeWidgetItem,
+    QVBoxLayout, QWidget,
 )
 
 from workbench.app.workers import TaskFailure, TaskRunner
@@ -27,11 +28,19 @@ class ModelsPanel(QWidget):
     sig_recent_changed = Signal(list)
     """The recent-files list changed (saved to QSettings). Argument: list of path strings."""
 
-    def __init__(self, vm: ModelsViewModel, tasks: TaskRunner, variant_store_factory=None,
+    sig_derive_cancel = Signal()
+    """Cancel pressed while a variant is being derived."""
+
+    sig_variants_shown = Signal(int)
+    """The variant tree was refilled. Argument: number of variants listed."""
+
+    def __init__(self, vm: ModelsViewModel, tasks: TaskRunner, variant_store_factory=None, run_store=None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.vm, self.tasks = vm, tasks
         self._variant_store_factory = variant_store_factory
+        self._run_store = run_store  # for each variant's newest latency per device
+        self.deriving = False
         self.setAcceptDrops(True)
         self.open_button = QPushButton("Open ONNX…")
         self.open_button.clicked.connect(self.open_dialog)
@@ -43,8 +52,20 @@ class ModelsPanel(QWidget):
         self.recent.setPlaceholderText("recent models")
         self.recent.activated.connect(lambda i: self.open_path(self.recent.itemData(i)))
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["model / variant", "detail"])
+        self.tree.setHeaderLabels(["model / variant", "detail", "last p50/p90"])
         self.tree.setColumnWidth(0, 200)
+        self.tree.setColumnWidth(1, 190)
+        self.derive_label = QLabel("")
+        self.derive_label.setWordWrap(True)
+        self.derive_bar = QProgressBar()
+        self.derive_bar.setMaximumHeight(14)
+        self.derive_bar.setTextVisible(False)
+        self.derive_cancel = QPushButton("Cancel")
+        self.derive_cancel.setToolTip("Stop the pass at its next check; nothing is stored")
+        self.derive_cancel.clicked.connect(self._cancel_clicked)
+        progress = QHBoxLayout()
+        progress.addWidget(self.derive_bar, 1)
+        progress.addWidget(self.derive_cancel)
         self.tree.currentItemChanged.connect(self._current_changed)
         top = QHBoxLayout()
         top.addWidget(self.open_button)
@@ -54,6 +75,9 @@ class ModelsPanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
         lay.addWidget(self.tree, 1)
+        lay.addWidget(self.derive_label)
+        lay.addLayout(progress)
+        self._show_progress(False)
         self._fill_recent()
 
     # -- opening -------------------------------------------------------------------------------
@@ -106,15 +130,23 @@ class ModelsPanel(QWidget):
             self._fill_tree()
             return
 
-        def fetch() -> list:
+        run_store = self._run_store
+
+        def fetch() -> tuple[list, dict]:
             store = factory()
             if register is not None:
                 store.register_root(register)
-            return store.all()
+            variants = store.all()
+            if run_store is None:
+                return variants, {}
+            from workbench.core.passes.measured import last_latencies
 
-        def done(variants: list) -> None:
-            self.vm.set_variants(variants)
+            return variants, last_latencies(run_store, variants)
+
+        def done(data: tuple[list, dict]) -> None:
+            self.vm.set_variants(*data)
             self._fill_tree()
+            self.sig_variants_shown.emit(len(data[0]))
 
         def failed(f: TaskFailure) -> None:  # a model we cannot register still runs as a plain file
             self.vm.set_variants([])
@@ -128,7 +160,9 @@ class ModelsPanel(QWidget):
         self.tree.clear()
 
         def add(parent, node: VariantNode) -> QTreeWidgetItem:
-            item = QTreeWidgetItem([node.label, node.detail])
+            item = QTreeWidgetItem([node.label, node.detail, node.latency])
+            item.setToolTip(1, node.detail)
+            item.setToolTip(2, node.latency or "not run yet")
             item.setData(0, Qt.ItemDataRole.UserRole, str(node.path))
             item.setData(1, Qt.ItemDataRole.UserRole, node.id)
             item.setToolTip(0, str(node.path))
@@ -143,12 +177,43 @@ class ModelsPanel(QWidget):
             add(None, node)
         self.tree.expandAll()
         self.tree.blockSignals(False)
-        self.derive_button.setEnabled(self.selected_variant_id() is not None)
+        self.derive_button.setEnabled(not self.deriving and self.selected_variant_id() is not None)
 
     def selected_variant_id(self) -> str | None:
         item = self.tree.currentItem()
         vid = item.data(1, Qt.ItemDataRole.UserRole) if item else None
         return None if vid in (None, "file") else vid
+
+    # -- derive progress ------------------------------------------------------------------------
+    def _show_progress(self, on: bool) -> None:
+        self.deriving = on
+        self.derive_bar.setVisible(on)
+        self.derive_cancel.setVisible(on)
+        self.derive_cancel.setEnabled(on)
+        self.derive_button.setEnabled(not on and self.selected_variant_id() is not None)
+
+    def derive_started(self, text: str) -> None:
+        self.derive_label.setText(text)
+        self.derive_bar.setRange(0, 0)  # busy until a pass reports a total
+        self._show_progress(True)
+
+    def derive_progress(self, done: float, total: float | None, message: str) -> None:
+        if total:
+            self.derive_bar.setRange(0, 1000)
+            self.derive_bar.setValue(int(1000 * min(done / total, 1.0)))
+        else:
+            self.derive_bar.setRange(0, 0)
+        if message:
+            self.derive_label.setText(message)
+
+    def derive_finished(self, text: str) -> None:
+        self._show_progress(False)
+        self.derive_label.setText(text)
+
+    def _cancel_clicked(self) -> None:
+        self.derive_cancel.setEnabled(False)
+        self.derive_label.setText("cancelling…")
+        self.sig_derive_cancel.emit()
 
     def _derive_clicked(self) -> None:
         vid = self.selected_variant_id()
@@ -159,6 +224,6 @@ class ModelsPanel(QWidget):
         if item is None:
             return
         p = Path(item.data(0, Qt.ItemDataRole.UserRole))
-        self.derive_button.setEnabled(item.data(1, Qt.ItemDataRole.UserRole) != "file")
+        self.derive_button.setEnabled(not self.deriving and item.data(1, Qt.ItemDataRole.UserRole) != "file")
         self.vm.select(p)
         self.sig_model_selected.emit(p)

@@ -22,6 +22,7 @@ class VariantNode:
     path: Path
     detail: str = ""
     children: list["VariantNode"] = field(default_factory=list)
+    latency: str = ""  # newest p50/p90 per device ("local 4.12/5.03 ms"), "" when never run
 
 
 def check_model_path(path: str | Path) -> Path:
@@ -66,8 +67,10 @@ class ModelsViewModel:
     def select(self, path: Path) -> None:
         self.current = Path(path)
 
-    def set_variants(self, variants: list) -> None:
-        """Build the tree from `Variant` records (roots and derived, any order)."""
+    def set_variants(self, variants: list, measured: dict[str, list] | None = None) -> None:
+        """Build the tree from `Variant` records (roots and derived, any order); `measured` maps a variant
+        id to its newest run per device (`passes.measured.last_latencies`)."""
+        measured = measured or {}
         nodes: dict[str, VariantNode] = {}
         for v in variants:
             if v.is_root:
@@ -76,11 +79,11 @@ class ModelsViewModel:
             else:
                 params = ", ".join(f"{k}={val}" for k, val in sorted(v.params.items()))
                 label = f"{v.pass_id}" + (f" ({params})" if params else "")
-                cos = _cosine_vs_root(v.fidelity)
-                detail = f"{v.size / 1e6:.2f} MB" + (f"  cos {cos:.5f}" if isinstance(cos, float) else "")
+                fid = fidelity_text(v.fidelity)
+                detail = f"{v.size / 1e6:.2f} MB" + (f"  {fid}" if fid else "")
             # A root is benchmarked from the user's own file when it still exists (paths they recognise).
             path = Path(v.source) if v.is_root and v.source and Path(v.source).is_file() else Path(v.path)
-            nodes[v.id] = VariantNode(v.id, label, path, detail)
+            nodes[v.id] = VariantNode(v.id, label, path, detail, latency=latency_text(measured.get(v.id, [])))
         self.tree = []
         for v in variants:
             node = nodes[v.id]
@@ -92,15 +95,40 @@ class ModelsViewModel:
                 self.tree.insert(0, VariantNode("file", self.current.name, self.current, str(self.current)))
 
 
-def _cosine_vs_root(fidelity: dict) -> float | None:
-    """Worst-output cosine against the root model, if the variant's fidelity was measured."""
-    from workbench.core.passes.fidelity import summarize
+def fidelity_summary(fidelity: dict) -> dict:
+    """Worst-output figures against the root (cosine, snr_db, top1...), {} when not measured."""
+    vs_root = (fidelity or {}).get("vs_root")
+    if not isinstance(vs_root, dict):
+        return {}
+    summary = vs_root.get("summary")
+    if isinstance(summary, dict):
+        return summary
+    from workbench.core.passes.fidelity import summarize  # older records kept only per-output figures
 
     try:
-        cos = summarize(fidelity["vs_root"]).get("cosine")
+        return summarize(vs_root.get("outputs", vs_root))
     except (KeyError, TypeError, ValueError):
-        return None
-    return cos if isinstance(cos, float) else None
+        return {}
+
+
+def fidelity_text(fidelity: dict) -> str:
+    """'cos 0.99998  SNR 48.1 dB  top1 1.00' for a tree cell or status line; why, when not measured."""
+    if (fidelity or {}).get("error"):
+        return f"fidelity not measured: {fidelity['error']}"
+    s = fidelity_summary(fidelity)
+    parts = []
+    if isinstance(s.get("cosine"), (int, float)):
+        parts.append(f"cos {s['cosine']:.6f}")
+    if isinstance(s.get("snr_db"), (int, float)):
+        parts.append(f"SNR {s['snr_db']:.1f} dB")
+    if isinstance(s.get("top1"), (int, float)):
+        parts.append(f"top1 {s['top1']:.2f}")
+    return "  ".join(parts)
+
+
+def latency_text(measured: list) -> str:
+    """Newest p50/p90 per device, e.g. 'local 4.12/5.03 ms  pixel7 9.80/11.2 ms'."""
+    return "  ".join(f"{m.device} {m.p50_ms:.3g}/{m.p90_ms:.3g} ms" for m in measured)
 
 
 def _walk(nodes: list[VariantNode]):
