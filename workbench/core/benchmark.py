@@ -39,17 +39,20 @@ class _RunRecorder:
         self.samples: list[Sample] = []
         self.measured = 0
         self.cooldown: dict[str, Any] | None = None
+        self.last_values: dict[str, float] = {}  # newest value per channel (slow channels skip ticks)
         self._lock = threading.Lock()
 
     def on_sample(self, sample: Sample) -> None:
         self.store.add_sample(self.run_id, sample)
         with self._lock:
             self.samples.append(sample)
+            self.last_values.update(sample.values)
         self.emit(SampleEvent(self.run_id, sample))
 
     def latest(self) -> Sample | None:
+        """The newest known value of every channel, stamped with the newest tick's time."""
         with self._lock:
-            return self.samples[-1] if self.samples else None
+            return Sample(self.samples[-1].t, dict(self.last_values)) if self.samples else None
 
     def on_iteration(self, it) -> None:
         self.store.add_iteration(self.run_id, it)
@@ -216,9 +219,20 @@ def _loadavg() -> tuple[float, ...] | None:
         return None
 
 
+def _first_or_last_temps(samples: list[Sample]) -> dict[str, float]:
+    """First known value of each thermal zone in `samples` (slow channels, e.g. the Android thermal HAL, are
+    not on every tick, so the first or last tick alone may lack them)."""
+    temps: dict[str, float] = {}
+    for sample in samples:
+        for key, value in sample.values.items():
+            if key.startswith("thermal.") and key != "thermal.status":
+                temps.setdefault(key, value)
+    return temps
+
+
 def _conditions(job: BenchmarkJob, samples: list[Sample], load_before, output: RunnerOutput | None) -> dict[str, Any]:
-    temps_start = {k: v for k, v in (samples[0].values.items() if samples else []) if k.startswith("thermal.")}
-    temps_end = {k: v for k, v in (samples[-1].values.items() if samples else []) if k.startswith("thermal.")}
+    temps_start = _first_or_last_temps(samples)
+    temps_end = _first_or_last_temps(samples[::-1])
     loads = [s.values["cpu.load.all"] for s in samples if "cpu.load.all" in s.values]
     return {
         "threads": job.threads, "spin": job.spin, "affinity": job.affinity, "warmup": job.warmup,
