@@ -76,5 +76,20 @@ def job_to_spec(job_json: dict[str, Any], model_path: str, work_dir: str, pid_fi
     spec = {k: job_json.get(k) for k in ("warmup", "runs", "seconds", "threads", "shapes", "spin", "layers",
                                           "layer_runs", "affinity", "seed", "providers")}
     spec.update(model_path=model_path, work_dir=work_dir, inputs=job_json.get("inputs", {}), pid_file=pid_file,
-                clock=clock)
+                clock=clock, vocab_hints=_vocab_hints(job_json.get("model_path")))
     return spec
+
+
+def _vocab_hints(host_model_path: str | None) -> dict[str, int]:
+    """Embedding-table sizes for token inputs, read on the host (the device may have no onnx package), so
+    generated ids stay in range even when the model's vocab_size metadata is larger than its table."""
+    if not host_model_path:
+        return {}
+    try:
+        import onnx
+
+        from workbench.core.passes.fidelity import vocab_hints
+
+        return vocab_hints(onnx.load(host_model_path, load_external_data=False))
+    except Exception:  # noqa: BLE001 - hints are an optimisation; the runner still uses metadata/defaults
+        return {}
