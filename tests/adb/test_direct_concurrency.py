@@ -132,7 +132,7 @@ def test_telemetry_on_a_shared_link_while_the_link_is_busy(make_peer, adb_key: P
     src.write_bytes(os.urandom(1024 * 1024))
     samples: list[Sample] = []
     enough = threading.Event()
-    tel = AdbTelemetry(link, 50.0, run_dir="/data/local/tmp/workbench/run", owns_link=False)
+    tel = AdbTelemetry(link, 50.0, run_dir="/data/local/tmp/workbench/run")
 
     def on_sample(s: Sample) -> None:
         if "thermal.status" not in s.values:  # the 1 Hz thermal-status sample carries its own time

@@ -39,6 +39,29 @@ def wait_gone(pid: int) -> None:
     pytest.fail(f"runner {pid} still alive after the run was cancelled")
 
 
+def wait_no_process(marker: str) -> None:
+    """Poll until no process of this machine (the test phone's processes are ours) has `marker` in
+    its command line."""
+    for _ in range(250):
+        alive = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+                with open(f"/proc/{entry}/stat") as f:
+                    zombie = f.read().rpartition(")")[2].split()[0] == "Z"
+            except OSError:
+                continue
+            if marker in cmdline and not zombie:
+                alive.append(entry)
+        if not alive:
+            return
+        time.sleep(0.02)
+    pytest.fail(f"still running on the test phone: pids {alive} ({marker})")
+
+
 class Target:
     """How a test reaches peers: `device(peer)` lists devices the way `workbench devices` does and picks it."""
 

@@ -29,7 +29,7 @@ from workbench.core.errors import DeviceDisconnected, DeviceError, RunFailed
 from workbench.core.runner import CHILD_SCRIPT
 from workbench.core.runner.drive import finish_output, pump_lines
 from workbench.core.runner.protocol import RunnerProtocolState, job_to_spec
-from workbench.core.types import BenchmarkJob, DeviceState, IterationEvent
+from workbench.core.types import BenchmarkJob, ChannelSpec, DeviceState, IterationEvent
 
 MODELS_DIR = f"{WORK_DIR}/models"
 BIN_DIR = f"{WORK_DIR}/bin"
@@ -84,6 +84,7 @@ class AdbDevice(Device):
         self.notes: list[str] = []  # things the user should know (e.g. no sha256 tool: size+name check)
         self.pushes = 0  # files actually pushed by this object (a skipped prepare pushes nothing)
         self._sha_tool: bool | None = None
+        self._channel_cache: tuple[AdbLink, list[ChannelSpec]] | None = None
 
     # ---- link life cycle
     def link(self) -> AdbLink:
@@ -126,14 +127,29 @@ class AdbDevice(Device):
             raise DeviceError(self.serial, f"/proc/uptime unreadable: {' '.join(out)[:60]!r}") from None
 
     def telemetry(self, rate_hz: float) -> TelemetrySource:
-        # Direct TCP: the sampler gets a connection of its own. adb-shell's AdbDevice serialises all
-        # streams of one connection behind one transport lock, and a reader waiting for its own stream's
-        # packets can hold it long enough that the sampler stream cannot send its OKAYs (seen as a
-        # deadlock of prepare() against a running sampler). A second adbd connection is what `adb` does
-        # anyway (one socket per service). USB cannot be opened twice, so it shares the link.
-        if self.via == "tcp":
-            return AdbTelemetry(self._opener(), rate_hz, run_dir=RUN_DIR, owns_link=True)
+        # One link for everything: DirectLink's single reader and single writer thread multiplex the
+        # sampler stream with the runner's stream, shells and push/pull (tests/adb/test_direct_concurrency),
+        # and USB could not be opened twice anyway.
         return AdbTelemetry(self.link(), rate_hz, run_dir=RUN_DIR)
+
+    def channel_specs(self) -> list[ChannelSpec]:
+        """The sampler's channels, read once per link: start the loop, parse its header, stop it.
+
+        The header lists what this device lets the shell user read, which does not change while the
+        link is up; a reopened link (replugged phone) reads it again. Nothing keeps running on the
+        device afterwards, so selecting a device in the GUI leaves no loop distorting later readings.
+        """
+        link = self.link()
+        cached = self._channel_cache
+        if cached is not None and cached[0] is link:
+            return list(cached[1])
+        source = AdbTelemetry(link, 10.0, run_dir=RUN_DIR)
+        try:
+            specs = source.channels()
+        finally:
+            source.stop()
+        self._channel_cache = (link, specs)
+        return list(specs)
 
     def clean(self) -> None:
         """Remove everything the workbench put on the device (/data/local/tmp/workbench, nothing else)."""

@@ -2,7 +2,8 @@
 
 The benchmark needs the channel list before it starts the run, so `channels()` starts the stream and
 reads the sampler's header (it lists exactly what this device lets the shell user read); `start()` then
-consumes ticks in a thread. The runner's memory is sampled through the pid file the runner writes:
+consumes ticks in a thread. Because `channels()` leaves the loop running, whoever calls it must `stop()`
+the source; to learn the channels alone use `AdbDevice.channel_specs()`, which does. The runner's memory is sampled through the pid file the runner writes:
 both run with the run directory (`RUN_DIR`) as their working directory and name the file relative to it
 (`PID_FILE_NAME`), so the two agree by construction wherever the device mounts it, and `watch_pid`
 has nothing to do. A dropped link
@@ -48,9 +49,8 @@ class AdbTelemetry(TelemetrySource):
     """Sampler stream of one device; a TelemetrySource like the local ProbeSampler."""
 
     def __init__(self, link: AdbLink, rate_hz: float, run_dir: str = RUN_DIR, dumpsys: str = "dumpsys",
-                 root: str = "/", owns_link: bool = False) -> None:
+                 root: str = "/") -> None:
         self.link = link
-        self.owns_link = owns_link  # a connection of its own (direct TCP): closed by stop()
         self.run_dir = run_dir
         self.cfg = SamplerConfig(hz=rate_hz, pid_file=PID_FILE_NAME, dumpsys=dumpsys, root=root)
         self.parser = SamplerLineParser()
@@ -119,5 +119,3 @@ class AdbTelemetry(TelemetrySource):
         self.close_stream()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        if self.owns_link:
-            self.link.close()

@@ -105,3 +105,16 @@ class Device(ABC):
 
     @abstractmethod
     def telemetry(self, rate_hz: float) -> TelemetrySource: ...
+
+    def channel_specs(self) -> list[ChannelSpec]:
+        """The channels a run on this device would report, leaving nothing running behind.
+
+        For laying out charts before a run (device selection). A TelemetrySource's `channels()` may
+        start sampling (an adb device's on-device loop), so this default stops the source it opened;
+        device kinds override it with something cheaper.
+        """
+        source = self.telemetry(10.0)
+        try:
+            return source.channels()
+        finally:
+            source.stop()

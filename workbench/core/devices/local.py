@@ -16,7 +16,7 @@ from workbench.core.devices.base import Device, DeviceInfo, ProgressFn, RunnerOu
 from workbench.core.runner import CHILD_SCRIPT
 from workbench.core.runner.drive import finish_output, pump_lines
 from workbench.core.runner.protocol import RunnerProtocolState, job_to_spec
-from workbench.core.types import BenchmarkJob, DeviceState, IterationEvent
+from workbench.core.types import BenchmarkJob, ChannelSpec, DeviceState, IterationEvent
 
 
 class LocalDevice(Device):
@@ -48,6 +48,13 @@ class LocalDevice(Device):
         from workbench.core.telemetry.sampler import ProbeSampler
 
         return ProbeSampler(local_probes(self.sysfs_root), rate_hz, clock=self.clock)
+
+    def channel_specs(self) -> list[ChannelSpec]:
+        """The probes' channels (a ProbeSampler discovers them without starting its thread)."""
+        from workbench.core.telemetry.local_probes import local_probes
+        from workbench.core.telemetry.sampler import ProbeSampler
+
+        return ProbeSampler(local_probes(self.sysfs_root)).channels()
 
     def run(
         self,
