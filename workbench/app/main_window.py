@@ -27,6 +27,7 @@ from workbench.app.widgets.history_tab import HistoryTab
 from workbench.app.widgets.layers_tab import LayersTab
 from workbench.app.widgets.models_dock import ModelsPanel
 from workbench.app.widgets.run_panel import RunPanel
+from workbench.app.widgets.tuner_tab import TunerTab
 from workbench.app.widgets.tables import table_to_csv
 from workbench.app.workers import ProgressRelay, RunController, TaskFailure, TaskRunner
 from workbench.core.devices.base import Device
@@ -113,10 +114,12 @@ class MainWindow(QMainWindow):
         self.layers_tab = LayersTab(self.layers_vm)
         self.compare_tab = CompareTab()
         self.history_tab = HistoryTab()
+        self.tuner_tab = TunerTab(self.store, variant_store_factory,
+                                  lambda: self.devices_vm.devices.get(self.run_panel.form().device or ""), self.tasks)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for w, name in ((self.chart, "Live"), (self.layers_tab, "Layers"), (self.compare_tab, "Compare"),
-                        (self.history_tab, "History")):
+                        (self.history_tab, "History"), (self.tuner_tab, "Tuner")):
             self.tabs.addTab(w, name)
         self.setCentralWidget(self.tabs)
         self.devices_panel = DevicesPanel(self.devices_vm, self.tasks)
@@ -165,6 +168,12 @@ class MainWindow(QMainWindow):
         self.history_tab.sig_open.connect(self.open_run)
         self.history_tab.sig_compare.connect(self.compare_runs)
         self.layers_tab.sig_diff_requested.connect(self._diff_with)
+        self.models_panel.sig_variants_shown.connect(
+            lambda _: self.tuner_tab.set_models(self.models_vm.tree, self.models_vm.current))
+        self.models_panel.sig_model_selected.connect(
+            lambda _: self.tuner_tab.set_models(self.models_vm.tree, self.models_vm.current))
+        self.tuner_tab.sig_error.connect(self._on_failure)
+        self.tuner_tab.sig_study_done.connect(lambda _: self.refresh_history())
 
     def _menus(self) -> None:
         def action(menu, text: str, slot, shortcuts: list[str] | None = None) -> QAction:
@@ -234,6 +243,7 @@ class MainWindow(QMainWindow):
         self.chart.stop()
         self._save_settings()
         self._derive_cancel.set()  # a running pass stops at its next check
+        self.tuner_tab.shutdown()
         self.runner.shutdown()
         self.tasks.shutdown()
         self.store.close()
@@ -241,6 +251,10 @@ class MainWindow(QMainWindow):
     # -- runs ----------------------------------------------------------------------------------
     def start_run(self) -> None:
         if self.runner.busy:
+            return
+        if self.tuner_tab.controller.busy:
+            self.report_error(WorkbenchError("a tuning study is measuring on the device: cancel it in the Tuner tab "
+                                             "or wait for it, so the two do not skew each other's latencies"))
             return
         form = self.run_panel.form()
         try:

@@ -155,3 +155,65 @@ class RunController(QObject):
             self._thread.join(timeout_s)
             return not self._thread.is_alive()
         return True
+
+
+class StudyController(QObject):
+    """Owns the tuning thread: one study at a time, cancel from the Tuner tab or on window close.
+
+    `start(body)` runs `body(cancel, on_trial, emit)` on a thread; `on_trial(...)` and `emit(event)` may be
+    called from that thread and arrive on the GUI thread as `sig_trial` / `sig_event`.
+    """
+
+    sig_busy_changed = Signal(bool)
+    """A study started (True) or its thread ended (False)."""
+
+    sig_trial = Signal(object)
+    """A trial finished. Argument: whatever the body passed to `on_trial` (a TrialRow)."""
+
+    sig_event = Signal(object)
+    """A core Progress/Log event of the study. Argument: the event."""
+
+    sig_done = Signal(object)
+    """The body returned. Argument: its return value."""
+
+    sig_failed = Signal(object)
+    """The body raised. Argument: `TaskFailure`."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: threading.Thread | None = None
+        self.cancel = threading.Event()
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, body: Callable[[threading.Event, Callable[[Any], None], Emit], Any]) -> bool:
+        if self.busy:
+            return False
+        self.cancel = cancel = threading.Event()
+
+        def run() -> None:
+            try:
+                value = body(cancel, self.sig_trial.emit, self.sig_event.emit)
+            except BaseException as exc:  # noqa: BLE001 - reported to the GUI
+                self.sig_failed.emit(TaskFailure(exc))
+            else:
+                self.sig_done.emit(value)
+            finally:
+                self.sig_busy_changed.emit(False)
+
+        self._thread = threading.Thread(target=run, name="workbench-tune", daemon=True)
+        self.sig_busy_changed.emit(True)
+        self._thread.start()
+        return True
+
+    def stop(self) -> None:
+        self.cancel.set()
+
+    def shutdown(self, timeout_s: float = 10.0) -> bool:
+        self.cancel.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            return not self._thread.is_alive()
+        return True
