@@ -6,21 +6,26 @@ import shlex
 import threading
 from pathlib import Path
 
+import numpy as np
+import onnxruntime as ort
+
 import pytest
 
 from tests.adb_device.conftest import wait_gone
 from tests.adb_parsers.adbp_captures import PERF_TEST_ANDROID
 from workbench.core.adb.perf_test import (
     PerfTestConfig,
+    duration_seconds,
     free_dim_overrides,
     load_config,
     perf_test_command,
+    read_pass_lines,
     run_perf_test,
     set_perf_test,
     summary_iterations,
 )
 from workbench.core.adb.android_perftest import parse_perf_test
-from workbench.core.errors import RunCancelled, RunFailed, WorkbenchError
+from workbench.core.errors import InputSpecError, RunCancelled, RunFailed, WorkbenchError
 from workbench.core.runner.ort_profile import parse_profile
 from workbench.core.types import BenchmarkJob
 
@@ -109,3 +114,69 @@ def test_cancel_kills_a_silent_perf_test_that_outlives_sighup(phone, demo_cnn: P
                       config=PerfTestConfig(fake, lib))
     assert len(pids) == 1
     wait_gone(pids[0])
+
+
+def test_seconds_map_to_duration_mode_or_a_one_line_error(demo_cnn: Path) -> None:
+    job = BenchmarkJob(model_path=demo_cnn, runs=50, seconds=3)
+    assert duration_seconds(job) == 3
+    argv = shlex.split(perf_test_command("/b/onnxruntime_perf_test", "/b", "m.onnx", job, 50, {}, profile=False,
+                                         seconds=duration_seconds(job)).partition(" exec ")[2])
+    pairs = dict(zip(argv[1:-1], argv[2:-1]))
+    assert (pairs["-m"], pairs["-t"]) == ("duration", "3") and "-r" not in argv
+    assert duration_seconds(BenchmarkJob(model_path=demo_cnn)) is None
+    for bad in (2.5, 0.5):
+        with pytest.raises(InputSpecError, match=rf"mobilenet_se.onnx: --seconds {bad:g}: .*whole seconds") as err:
+            duration_seconds(BenchmarkJob(model_path=demo_cnn, seconds=bad))
+        assert "\n" not in str(err.value)
+
+
+def test_captured_pass_output_puts_profiled_runs_on_the_device_clock() -> None:
+    """What the shell prints before perf_test (pid, /proc/uptime) + a captured Android summary."""
+    pids: list[int] = []
+    text, clock = read_pass_lines(["wb-pid 4242", "wb-clock 81234.56", *PERF_TEST_ANDROID.splitlines()], pids.append)
+    assert pids == [4242] and clock == pytest.approx(81234.56)
+    assert "wb-" not in "\n".join(text) and parse_perf_test("\n".join(text)).average_ms == pytest.approx(62.2935)
+    events = [{"cat": "Session", "name": "model_run", "ts": 250_000 + k * 10_000, "dur": 5000} for k in range(3)]
+    its = summary_iterations(events, clock)
+    assert [round(i.t_start, 3) for i in its] == [81234.81, 81234.82, 81234.83]
+
+
+def _ort_profile(model: Path, tmp: Path, runs: int) -> Path:
+    """A real ONNX Runtime profile (the format perf_test -p writes), made with this machine's onnxruntime."""
+    opts = ort.SessionOptions()
+    opts.enable_profiling = True
+    opts.profile_file_prefix = str(tmp / "real")
+    sess = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+    feed = {i.name: np.zeros([d if isinstance(d, int) else s for d, s in zip(i.shape, (1, 3, 32, 32))],
+                             dtype=np.float32) for i in sess.get_inputs()}
+    for _ in range(runs):
+        sess.run(None, feed)
+    return Path(sess.end_profiling())
+
+
+def test_profiled_pass_on_a_device_lands_between_two_clock_readings(phone, demo_cnn: Path, tmp_path: Path) -> None:
+    """Through the real shell on the test phone: the head reads /proc/uptime, a stand-in perf_test prints
+    the captured summary and leaves a real ORT profile; iterations and profile_t0 are device-clock times."""
+    peer, dev = phone
+    profile = _ort_profile(demo_cnn, tmp_path, runs=3)
+    summary = tmp_path / "summary.txt"
+    summary.write_text(PERF_TEST_ANDROID)
+    fake = tmp_path / "onnxruntime_perf_test"
+    fake.write_text("#!/bin/sh\nprintf '%s\\n' \"$*\" >> args.txt\n"
+                    f"case \" $* \" in *' -p '*) cp {shlex.quote(str(profile))} wbprof_1.json ;; esac\n"
+                    f"cat {shlex.quote(str(summary))}\n")
+    lib = tmp_path / "libonnxruntime.so"
+    lib.write_bytes(b"\x7fELF" + b"\0" * 60)
+    job = BenchmarkJob(model_path=demo_cnn, runs=50, seconds=2, layers=True, layer_runs=3, runner="ort-perf-test")
+    remote = dev.prepare(demo_cnn)
+    got: list = []
+    before = dev.clock()
+    out = run_perf_test(dev, job, remote, got.append, lambda pid: None, threading.Event(), PerfTestConfig(fake, lib))
+    after = dev.clock()
+    assert len(out.iterations) == 3 and got == out.iterations
+    assert all(before - 0.02 <= it.t_start <= after for it in out.iterations)  # /proc/uptime ticks in 10 ms
+    assert before - 0.02 <= out.runtime["profile_t0"] <= out.iterations[0].t_start + 1e-6
+    assert out.runtime["perf_test"]["average_ms"] == pytest.approx(62.2935) and out.runtime["mode"] == "duration 2 s"
+    args = (peer.sandbox.root / "data/local/tmp/workbench/run/args.txt").read_text().splitlines()
+    assert "-m duration -t 2" in args[0] and "-p" not in args[0].split()
+    assert "-m times -r 3" in args[1] and "-p wbprof" in args[1]
