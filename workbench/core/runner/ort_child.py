@@ -51,6 +51,23 @@ def rss_mb() -> float | None:
         return None
 
 
+def peak_rss_mb() -> float | None:
+    """This process's own peak RSS (VmHWM). Not ru_maxrss: Linux carries the parent's peak into a child
+    across fork+exec, so a runner started by the 300 MB GUI reported 300 MB for every model."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # no /proc: the best there is
+
+
 # ---------------------------------------------------------------- generated inputs
 # The one input generator of the workbench: the runner (here, also on devices), fidelity and calibration
 # all call make_feeds, so a benchmark, a fidelity check and an int8 calibration see the very same arrays.
@@ -401,14 +418,7 @@ def main(argv: list[str]) -> int:
         send_profile_events(events)
         send("profile", path=os.path.abspath(path), t0=t_first, skip_runs=profile_warmup, events=len(events))
 
-    maxrss = None
-    try:
-        import resource
-
-        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    except ImportError:
-        pass
-    send("done", maxrss_mb=maxrss, digest=out_digest,
+    send("done", maxrss_mb=peak_rss_mb(), digest=out_digest,
          runtime={"ort": ort.__version__, "providers": providers, "threads": spec.get("threads"),
                   "spin": spec.get("spin")})
     return 0
