@@ -171,6 +171,6 @@ def test_direct_unanswered_prompt_is_reported_as_unauthorized(make_peer, adb_key
 
 
 def test_direct_refused_port_is_disconnected(adb_key: Path) -> None:
-    from tests.adbpeer.adb_server import free_port
-    with pytest.raises(DeviceDisconnected):
-        DirectLink.tcp("127.0.0.1", free_port(), key_path=adb_key, io_timeout=2)
+    from tests.adbpeer.adb_server import closed_port
+    with closed_port() as dead, pytest.raises(DeviceDisconnected):
+        DirectLink.tcp("127.0.0.1", dead.getsockname()[1], key_path=adb_key, io_timeout=2)

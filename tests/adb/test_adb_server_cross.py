@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.adbpeer.adb_server import AdbServer, free_port
+from tests.adbpeer.adb_server import AdbServer, closed_port
 from workbench.core.adb import remembered
 from workbench.core.adb.discovery import discover, list_adb_devices
 from workbench.core.adb.server import ServerClient
@@ -23,6 +23,7 @@ def _sha(path: Path) -> str:
 def test_devices_list_shows_device_and_unauthorized(make_peer, adb_server: AdbServer, tmp_path: Path) -> None:
     ok, locked = make_peer(), make_peer(accept_new_keys=False)
     client = ServerClient(port=adb_server.port)
+    dead = closed_port()
     try:
         for peer in (ok, locked):
             client.connect("127.0.0.1", peer.port)
@@ -31,7 +32,7 @@ def test_devices_list_shows_device_and_unauthorized(make_peer, adb_server: AdbSe
         states = {d.serial: d for d in client.devices()}
         assert states[ok.serial].state is DeviceState.DEVICE and states[ok.serial].details["model"] == "Pixel_6"
         assert states[locked.serial].state is DeviceState.UNAUTHORIZED
-        offline = free_port()
+        offline = dead.getsockname()[1]
         remembered.remember("127.0.0.1", offline, tmp_path / "targets.json")
         remembered.remember("127.0.0.1", ok.port, tmp_path / "targets.json")
         found = discover(server=client, remembered_path=tmp_path / "targets.json")
@@ -43,6 +44,7 @@ def test_devices_list_shows_device_and_unauthorized(make_peer, adb_server: AdbSe
         assert {t.serial for t in list_adb_devices(server=client, remembered_path=tmp_path / "none.json")} >= {
             ok.serial, locked.serial}
     finally:
+        dead.close()
         for peer in (ok, locked):
             adb_server.adb("disconnect", peer.serial)
 
@@ -73,9 +75,9 @@ def test_our_results_match_the_adb_client(make_peer, adb_server: AdbServer, tmp_
 
 
 def test_discover_without_a_server_does_not_start_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    port = free_port()
-    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(port))
-    assert ServerClient.discover() is None
-    found = discover(usb=False, remembered_path=tmp_path / "none.json")
-    assert found.targets == [] and "no adb server running" in found.notes[0]
-    assert ServerClient.discover() is None  # still none: discovery never starts a server
+    with closed_port() as nobody:
+        monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(nobody.getsockname()[1]))
+        assert ServerClient.discover() is None
+        found = discover(usb=False, remembered_path=tmp_path / "none.json")
+        assert found.targets == [] and "no adb server running" in found.notes[0]
+        assert ServerClient.discover() is None  # still none: discovery never starts a server

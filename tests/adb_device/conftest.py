@@ -10,7 +10,7 @@ from typing import Callable
 
 import pytest
 
-from tests.adbpeer.adb_server import AdbServer, free_port
+from tests.adbpeer.adb_server import AdbServer, closed_port
 from tests.adbpeer.fixtures import adb_key, adb_server, make_peer  # noqa: F401 - pytest fixtures
 from tests.adbpeer.peer import AdbPeer
 from workbench.core.adb import remembered
@@ -104,8 +104,12 @@ def target(request: pytest.FixtureRequest, tmp_path: Path, adb_key: Path,
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("ANDROID_USER_HOME", str(adb_key.parent))
     server = request.getfixturevalue("adb_server") if request.param == "server" else None
-    # direct: no adb server may be found (a free port); server: ours
-    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(server.port if server else free_port()))
+    # direct: no adb server may be found (a port held closed for the whole test); server: ours
+    if server is None:
+        nobody = closed_port()
+        request.addfinalizer(nobody.close)
+    port = server.port if server else nobody.getsockname()[1]
+    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(port))
     t = Target(request.param, tmp_path, adb_key, server)
     request.addfinalizer(t.close)
     return t
