@@ -1,7 +1,8 @@
 """Push 32 MB to the adbd test peer three ways and print MB/s: our ServerLink, our DirectLink, `adb push`.
 
-ServerLink and `adb push` go through the same private Debian adb server (own port, own HOME);
-DirectLink talks to the same peer with adb-shell. Run: python bench/adb_push.py [--mb 32] [--repeat 3]
+ServerLink and `adb push` go through the same private Debian adb server (own port, own HOME, our
+child process); DirectLink talks to the same peer over its own TCP connection (our reader/writer
+threads and sync code; adb-shell only for the CNXN/AUTH handshake). Run: python bench/adb_push.py [--mb 32] [--repeat 3]
 """
 from __future__ import annotations
 
@@ -59,13 +60,14 @@ def main() -> None:
             results = {
                 "adb push (Debian adb 29, via server)": _best_mbps(adb_push, size, ns.repeat),
                 "ServerLink.push (ours, via server)": _best_mbps(lambda: slink.push(src, remote), size, ns.repeat),
-                "DirectLink.push (ours, adb-shell TCP)": _best_mbps(lambda: dlink.push(src, remote), size, ns.repeat),
+                "DirectLink.push (ours, TCP)": _best_mbps(lambda: dlink.push(src, remote), size, ns.repeat),
             }
             dlink.close()
             server.adb("disconnect", peer.serial)
         finally:
             server.stop()
             peer.stop()
+            peer.reap()
     ref = results["adb push (Debian adb 29, via server)"][0]
     print(f"push {ns.mb} MB to the adbd peer on loopback, best / median of {ns.repeat} (MB/s, 1 MB = 1e6 B)")
     for name, (best, med) in results.items():

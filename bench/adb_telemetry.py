@@ -1,6 +1,6 @@
 """On-device telemetry over ONE adb shell to the test phone: achieved sample rate and the sampler's CPU.
 
-Starts a test peer (tests/adbpeer) on loopback, connects with DirectLink (adb-shell over TCP) and runs
+Starts a test peer (tests/adbpeer) on loopback, connects with DirectLink (ours, TCP) and runs
 the real sampler through AdbTelemetry at each asked rate for --seconds, printing achieved Hz (ticks /
 device-clock span). Then at 10 Hz it reads the CPU time of the peer's shell process tree from
 /proc/<pid>/stat (utime+stime of the sampler shell plus its reaped children, i.e. every `sleep` it
@@ -33,25 +33,19 @@ def tree_cpu_s(pid: int) -> float:
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICK
 
 
-def sampler_pid(marker: str) -> int | None:
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                cmd = Path(f"/proc/{d}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if marker in cmd and cmd.startswith("sh "):
-                return int(d)
-    return None
+def sampler_pid(peer: AdbPeer) -> int | None:
+    """The newest sampler shell of THIS peer (a global /proc scan could find another test's sampler)."""
+    shells = [x for x in peer.sessions if "sampler-" in x.command and x.proc is not None]
+    return shells[-1].proc.pid if shells else None
 
 
-def run_rate(link: DirectLink, hz: float, seconds: float) -> tuple[float, int, float | None]:
+def run_rate(peer: AdbPeer, link: DirectLink, hz: float, seconds: float) -> tuple[float, int, float | None]:
     got: list[float] = []
     tel = AdbTelemetry(link, hz)
     tel.channels()
     # count tick samples only: the thermal-status sample (dumpsys, once a second) is a separate Sample
     tel.start(lambda s: None if "thermal.status" in s.values else got.append(s.t))
-    pid = sampler_pid("sampler-")
+    pid = sampler_pid(peer)
     cpu0 = tree_cpu_s(pid) if pid else None
     w0 = time.monotonic()
     time.sleep(seconds)
@@ -77,12 +71,13 @@ def main() -> None:
             print(f"one shell to the peer over DirectLink, {args.seconds:g} s per rate, {os.cpu_count()} CPUs (shared)")
             print(f"{'asked Hz':>9} {'achieved Hz':>12} {'ratio':>6} {'ticks':>6} {'sampler CPU % of a core':>24}")
             for hz in (float(r) for r in args.rates.split(",")):
-                achieved, n, cpu = run_rate(link, hz, args.seconds)
+                achieved, n, cpu = run_rate(peer, link, hz, args.seconds)
                 cpu_txt = f"{cpu:.1f}" if cpu is not None else "-"
                 print(f"{hz:9g} {achieved:12.1f} {achieved / hz:6.2f} {n:6d} {cpu_txt:>24}")
         finally:
             link.close()
             peer.stop()
+            peer.reap()
 
 
 if __name__ == "__main__":
