@@ -174,8 +174,11 @@ def test_profiled_pass_on_a_device_lands_between_two_clock_readings(phone, demo_
     out = run_perf_test(dev, job, remote, got.append, lambda pid: None, threading.Event(), PerfTestConfig(fake, lib))
     after = dev.clock()
     assert len(out.iterations) == 3 and got == out.iterations
-    assert all(before - 0.02 <= it.t_start <= after for it in out.iterations)  # /proc/uptime ticks in 10 ms
-    assert before - 0.02 <= out.runtime["profile_t0"] <= out.iterations[0].t_start + 1e-6
+    offsets_s = [e["ts"] / 1e6 for e in out.profile_events if e.get("name") == "model_run"]
+    started = out.iterations[0].t_start - offsets_s[0]  # the device clock at perf_test's start
+    assert before - 0.02 <= started <= after  # /proc/uptime ticks in 10 ms
+    assert [it.t_start - started for it in out.iterations] == pytest.approx(offsets_s, abs=1e-6)
+    assert out.runtime["profile_t0"] == pytest.approx(out.iterations[0].t_start)
     assert out.runtime["perf_test"]["average_ms"] == pytest.approx(62.2935) and out.runtime["mode"] == "duration 2 s"
     args = (peer.sandbox.root / "data/local/tmp/workbench/run/args.txt").read_text().splitlines()
     assert "-m duration -t 2" in args[0] and "-p" not in args[0].split()
