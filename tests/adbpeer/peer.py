@@ -98,15 +98,16 @@ class AdbPeer:
         sock.listen(8)
         self._listener = sock
         self.port = sock.getsockname()[1]
-        self._accept_thread = threading.Thread(target=self._accept_loop, name=f"adbpeer-{self.port}", daemon=True)
+        self._accept_thread = threading.Thread(target=self._accept_loop, args=(sock,), name=f"adbpeer-{self.port}",
+                                               daemon=True)
         self._accept_thread.start()
         return self
 
-    def _accept_loop(self) -> None:
-        assert self._listener is not None
+    def _accept_loop(self, listener: socket.socket) -> None:
+        # the listener is passed in: stop() clears self._listener while this thread may be between accepts
         while True:
             try:
-                sock, _ = self._listener.accept()
+                sock, _ = listener.accept()
             except OSError:
                 return
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
