@@ -46,7 +46,7 @@ def main() -> None:
         app.processEvents()
     w.open_model(demo_model_path(args.model))
     w.run_panel.seconds.setValue(args.seconds)
-    w.run_panel.runs.setValue(1_000_000)
+    w.run_panel.runs.setValue(0)  # until the duration ends
     w.run_panel.layers.setChecked(True)
     idle_until = time.perf_counter() + 1.0  # a user takes a moment to press Start: let startup work finish
     while w.tasks.pending or time.perf_counter() < idle_until:

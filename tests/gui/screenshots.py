@@ -3,7 +3,8 @@
 Run under a virtual display, e.g.:
     Xvfb :99 -screen 0 1600x1000x24 & DISPLAY=:99 python tests/gui/screenshots.py resources/screenshots
 It makes two runs on this machine (the second with 1 thread), grabs the Live tab mid-run and after,
-Layers (with a diff), Compare and History, and writes PNGs into the given folder.
+Layers (with a diff), Compare and History, derives an fp16 variant and tunes base vs fp16 at 64/96 px
+(Tuner tab), and writes PNGs into the given folder.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 def main(out: Path) -> None:
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, Qt
 
     from workbench.app import create_app
     from workbench.app.main_window import MainWindow
@@ -45,7 +46,7 @@ def main(out: Path) -> None:
 
     def run(seconds: float, threads: int, mid_shot: str | None = None) -> None:
         w.run_panel.seconds.setValue(seconds)
-        w.run_panel.runs.setValue(1_000_000)
+        assert w.run_panel.runs.text() == "until duration"  # setting a duration switched the count off
         w.run_panel.threads.setValue(threads)
         w.run_panel.layers.setChecked(True)
         n = len(finished)
@@ -80,6 +81,31 @@ def main(out: Path) -> None:
     w.tabs.setCurrentWidget(w.history_tab)
     pump(0.5)
     w.grab().save(str(out / "history.png"))
+
+    derived: list = []
+    w.sig_variant_derived.connect(derived.append)
+    root_id = w.models_panel.tree.topLevelItem(0).data(1, 0x0100)  # Qt.UserRole
+    w.derive(root_id, "fp16", {})
+    pump(120, lambda: bool(derived) and not w.tasks.pending)
+    pump(10, lambda: w.tuner_tab.variant_list.count() >= 2)
+    t = w.tuner_tab
+    for i in range(t.variant_list.count()):
+        t.variant_list.item(i).setCheckState(Qt.CheckState.Checked)
+    t.resolutions.setText("64,96,128")
+    t.threads.setText("1,2")
+    t.runs.setValue(15)
+    t.trials.setValue(12)
+    t.budget.setValue(4.0)
+    t.min_fidelity.setValue(0.999)
+    t.strategy.setCurrentText("grid")
+    studies: list = []
+    t.sig_study_done.connect(studies.append)
+    w.tabs.setCurrentWidget(t)
+    t.start()
+    pump(300, lambda: bool(studies))
+    pump(10, lambda: t.trace is not None and not w.tasks.pending)
+    pump(0.5)
+    w.grab().save(str(out / "tuner.png"))
     w.close()
     print("\n".join(str(p) for p in sorted(out.glob("*.png"))))
 

@@ -95,6 +95,9 @@ def test_run_form_to_job_and_shape_errors(tmp_path) -> None:
         RunForm(device="local").to_job()
     job = RunForm(model=tmp_path / "m.onnx", device="local", threads=2, seconds=3.0, layers=True).to_job()
     assert job.threads == 2 and job.seconds == 3.0 and job.layers and job.label == "m"
+    assert RunForm(model=tmp_path / "m.onnx", device="local", runs=0, seconds=2.0).to_job().runs is None
+    with pytest.raises(InputSpecError, match="runs: set an iteration count, or a duration"):
+        RunForm(model=tmp_path / "m.onnx", device="local", runs=0).to_job()
 
 
 def _lt(name: str, op: str, mean: float) -> LayerTiming:

@@ -10,7 +10,9 @@ from PySide6.QtWidgets import QLabel, QSplitter, QTableWidget, QVBoxLayout, QWid
 
 from workbench.app.widgets.tables import fill
 from workbench.core.types import BenchmarkResult
-from workbench.core.viewmodels.compare import CompareData, RunExtras, cdf, metric_rows, trace_groups
+from workbench.core.viewmodels.compare import (
+    CompareData, RunExtras, caption_notes, cdf, metric_rows, short_title, trace_groups,
+)
 
 COLORS = [(66, 165, 245), (255, 167, 38), (102, 187, 106), (239, 83, 80)]
 _DASHES = [Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine]
@@ -59,13 +61,7 @@ class CompareTab(QWidget):
     def show_runs(self, results: list[BenchmarkResult], latencies: list[list[float]],
                   extras: list[RunExtras] | None = None) -> None:
         names = [f"#{r.run_id} {r.model.rsplit('/', 1)[-1]}" for r in results]
-        notes = []
-        if extras:
-            for n, e in zip(names, extras):
-                if e.variant:
-                    notes.append(f"{n}: variant {e.variant}")
-                if e.power_w is None and e.power_note:
-                    notes.append(f"{n}: no energy figure ({e.power_note})")
+        notes = caption_notes([f"#{r.run_id}" for r in results], extras) if extras else []
         self.caption.setText("first run is the baseline; Δ and × are against it; green = best"
                              + ("\n" + "\n".join(notes) if notes else ""))
         headers = ["metric"]
@@ -101,11 +97,12 @@ class CompareTab(QWidget):
         groups = trace_groups(data.traces)
         master: pg.PlotItem | None = None
         rows = [("latency", "Latency per iteration", None)] + [(g, title, specs) for g, title, specs in groups]
+        # trace_titles keeps the full names; the rotated axis titles use short ones that fit a short chart
         for row, (group, title, specs) in enumerate(rows):
             plot = _plot()
             last = row == len(rows) - 1
             unit = "ms" if specs is None else (specs[0].unit if specs else "")
-            plot.setLabel("left", title, units=unit)
+            plot.setLabel("left", short_title(group), units=unit)
             plot.setLabel("bottom", "time since run start" if last else "", units="s" if last else None)
             plot.getAxis("bottom").setStyle(showValues=last)
             if row == 0:

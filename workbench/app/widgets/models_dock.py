@@ -52,9 +52,10 @@ class ModelsPanel(QWidget):
         self.recent.setPlaceholderText("recent models")
         self.recent.activated.connect(lambda i: self.open_path(self.recent.itemData(i)))
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["model / variant", "detail", "last p50/p90"])
-        self.tree.setColumnWidth(0, 200)
-        self.tree.setColumnWidth(1, 190)
+        # newest latency before the detail: in a narrow dock it is the column worth seeing
+        self.tree.setHeaderLabels(["model / variant", "last p50/p90", "detail"])
+        self.tree.setColumnWidth(0, 170)
+        self.tree.setColumnWidth(1, 120)
         self.derive_label = QLabel("")
         self.derive_label.setWordWrap(True)
         self.derive_bar = QProgressBar()
@@ -160,9 +161,9 @@ class ModelsPanel(QWidget):
         self.tree.clear()
 
         def add(parent, node: VariantNode) -> QTreeWidgetItem:
-            item = QTreeWidgetItem([node.label, node.detail, node.latency])
-            item.setToolTip(1, node.detail)
-            item.setToolTip(2, node.latency or "not run yet")
+            item = QTreeWidgetItem([node.label, node.latency, node.detail])
+            item.setToolTip(1, node.latency or "not run yet")
+            item.setToolTip(2, node.detail)
             item.setData(0, Qt.ItemDataRole.UserRole, str(node.path))
             item.setData(1, Qt.ItemDataRole.UserRole, node.id)
             item.setToolTip(0, str(node.path))

@@ -30,10 +30,13 @@ class RunPanel(QWidget):
         self.threads = QSpinBox(minimum=0, maximum=256, value=0, specialValueText="default")
         self.shapes = QLineEdit(placeholderText="dynamic axes: input=1x3x224x224; mask=1x128")
         self.warmup = QSpinBox(minimum=0, maximum=10_000, value=5)
-        self.runs = QSpinBox(minimum=1, maximum=1_000_000, value=50)
+        self.runs = QSpinBox(minimum=0, maximum=1_000_000, value=50, specialValueText="until duration")
+        self.runs.setToolTip("Measured iterations; with a duration set, a cap (0: until the duration ends)")
         self.seconds = QDoubleSpinBox(minimum=0, maximum=86_400, value=0, decimals=1, specialValueText="off",
                                       suffix=" s")
         self.seconds.setToolTip("Run for this long instead of a fixed count (runs is then a cap)")
+        self._count_before_duration, self._count_before_duration_saved = 50, False
+        self.seconds.valueChanged.connect(self._duration_changed)
         self.layers = QCheckBox("per-layer profiling (separate pass)")
         self.spin = QComboBox()
         for label, value in (("default", None), ("on", True), ("off", False)):
@@ -97,6 +100,17 @@ class RunPanel(QWidget):
             runs=self.runs.value(), seconds=self.seconds.value() or None, layers=self.layers.isChecked(),
             spin=self.spin.currentData(),
         )
+
+    def _duration_changed(self, seconds: float) -> None:
+        """Setting a duration switches runs to 'until duration' (a leftover count of 50 would silently cut
+        the run short); clearing it restores the count."""
+        if seconds and self.runs.value() and not self._count_before_duration_saved:
+            self._count_before_duration, self._count_before_duration_saved = self.runs.value(), True
+            self.runs.setValue(0)
+        elif not seconds and self._count_before_duration_saved:
+            self._count_before_duration_saved = False
+            if self.runs.value() == 0:
+                self.runs.setValue(self._count_before_duration)
 
     def set_busy(self, busy: bool) -> None:
         self.start_button.setEnabled(not busy)

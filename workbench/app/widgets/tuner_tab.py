@@ -82,6 +82,7 @@ class TunerTab(QWidget):
         self.variant_list.setToolTip("Checked models/variants are tried; 'base' (the selected model) is the "
                                      "fidelity reference")
         self.variant_list.setMaximumHeight(110)
+        self.variant_list.setMinimumWidth(200)
         self.resolutions = QLineEdit("64,96")
         self.resolutions.setPlaceholderText("e.g. 128,160,224 or 128:224:32 (empty: model's own)")
         self.threads = QLineEdit("1")
@@ -149,7 +150,9 @@ class TunerTab(QWidget):
         self.pareto.setLabel("left", "fidelity (cosine vs base)")
         for ax in ("bottom", "left"):
             self.pareto.getAxis(ax).enableAutoSIPrefix(False)
-        self.pareto.setTitle("Pareto: latency vs fidelity", size="9pt")
+        self.pareto.setTitle("latency vs fidelity", size="8pt")
+        self.pareto.setToolTip("one dot per trial, colored by variant; filled = met the constraints, faint = "
+                               "did not; ringed = on the Pareto front (p90, fidelity, energy)")
 
         self.thermal = pg.GraphicsLayoutWidget()
         self.thermal.setBackground("#1e1f22")
@@ -163,6 +166,8 @@ class TunerTab(QWidget):
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.getAxis("left").setWidth(54)
         self.lat_plot.setLabel("bottom", "time since run start", units="s")
+        self.lat_plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.temp_plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.thermal_run = QComboBox()
         self.thermal_run.setToolTip("Run whose traces are shown (the heavy variant's run for thresholds)")
         self.thermal_run.activated.connect(lambda _: self.show_thermal(self.thermal_run.currentData()))
@@ -175,25 +180,32 @@ class TunerTab(QWidget):
         self.thermal_state = QLabel("select a trial to see its run's temperature and latency")
         self.thermal_state.setWordWrap(True)
         self.thermal_state.setObjectName("thermalState")
-        trow = QHBoxLayout()
+        for combo in (self.thermal_run, self.light_run):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
+        trow = QHBoxLayout()  # two short rows, so the box does not squeeze the Pareto plot beside it
         trow.addWidget(QLabel("run"))
-        trow.addWidget(self.thermal_run)
-        trow.addWidget(QLabel("light run"))
-        trow.addWidget(self.light_run)
-        trow.addWidget(self.derive_button)
-        trow.addWidget(self.replay_button)
-        trow.addStretch(1)
+        trow.addWidget(self.thermal_run, 1)
+        trow.addWidget(QLabel("light"))
+        trow.addWidget(self.light_run, 1)
+        brow = QHBoxLayout()
+        brow.addWidget(self.derive_button)
+        brow.addWidget(self.replay_button)
+        brow.addStretch(1)
         thermal_box = QGroupBox("Thermal switching")
         tlay = QVBoxLayout(thermal_box)
         tlay.setContentsMargins(4, 4, 4, 4)
         tlay.addLayout(trow)
+        tlay.addLayout(brow)
         tlay.addWidget(self.thermal_state)
         tlay.addWidget(self.thermal, 1)
 
         plots = QSplitter(Qt.Orientation.Horizontal)
         plots.addWidget(self.pareto)
         plots.addWidget(thermal_box)
-        plots.setSizes([450, 550])
+        plots.setSizes([500, 500])
+        plots.setStretchFactor(0, 1)
+        plots.setStretchFactor(1, 1)
         right_top = QWidget()
         rt = QVBoxLayout(right_top)
         rt.setContentsMargins(0, 0, 0, 0)
@@ -206,7 +218,7 @@ class TunerTab(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(space_box)
         split.addWidget(right)
-        split.setSizes([300, 1000])
+        split.setSizes([340, 960])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(split)
@@ -332,7 +344,7 @@ class TunerTab(QWidget):
 
     def _fill_rows(self) -> None:
         fill(self.table, HEADERS, [[r.number + 1, r.label, r.p50_ms, r.p90_ms, r.memory_mb, r.fidelity, r.energy_mj,
-                                    r.verdict, r.run_id] for r in self.rows], fmt="{:.4f}")
+                                    r.verdict, r.run_id] for r in self.rows], fmt="{:.6g}")  # cosines need 6
         self.table.resizeColumnsToContents()
 
     def _on_done(self, study) -> None:
@@ -367,27 +379,37 @@ class TunerTab(QWidget):
         self.pareto.clear()
         if pts is None:
             return
-        legend = self.pareto.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        legend = self.pareto.getPlotItem().legend or self.pareto.addLegend(offset=(-10, -10), labelTextSize="8pt")
         legend.clear()
         for i, (variant, items) in enumerate(sorted(pts.by_variant.items())):
             color = COLORS[i % len(COLORS)]
-            x = np.array([p[0] for p in items])
-            y = np.array([p[1] for p in items])
-            brushes = [pg.mkBrush(*color, 230 if p[2] else 70) for p in items]
-            pens = [pg.mkPen("w", width=1.5) if p[3] else pg.mkPen(None) for p in items]
-            self.pareto.plot(x, y, pen=None, symbol="o", symbolSize=10, symbolBrush=brushes, symbolPen=pens,
-                             name=variant)
+            for feasible, alpha in ((True, 230), (False, 70)):  # faint: missed a constraint
+                sel = [p for p in items if p[2] == feasible]
+                if sel:
+                    self.pareto.plot([p[0] for p in sel], [p[1] for p in sel], pen=None, symbol="o", symbolSize=10,
+                                     symbolBrush=pg.mkBrush(*color, alpha), symbolPen=None,
+                                     name=variant if feasible or not any(p[2] for p in items) else None)
+            front = [p for p in items if p[3]]
+            if front:
+                self.pareto.plot([p[0] for p in front], [p[1] for p in front], pen=None, symbol="o", symbolSize=14,
+                                 symbolBrush=None, symbolPen=pg.mkPen("w", width=1.5))
         dash = pg.mkPen((239, 83, 80), width=1.2, style=Qt.PenStyle.DashLine)
+        xs = [p[0] for items in pts.by_variant.values() for p in items]
+        if xs:  # keep the budget line in view even when every trial is far under it
+            hi = max(xs + ([pts.budget_p90_ms] if pts.budget_p90_ms else []))
+            self.pareto.getPlotItem().getViewBox().disableAutoRange(pg.ViewBox.XAxis)
+            self.pareto.setXRange(0.0, hi * 1.08, padding=0)
         if pts.budget_p90_ms:
             self.pareto.addItem(pg.InfiniteLine(pts.budget_p90_ms, angle=90, pen=dash, label="p90 budget",
                                                 labelOpts={"position": 0.9, "color": (239, 83, 80)}))
         if pts.min_fidelity is not None:
             self.pareto.addItem(pg.InfiniteLine(pts.min_fidelity, angle=0, pen=dash, label="min fidelity",
-                                                labelOpts={"position": 0.2, "color": (239, 83, 80)}))
+                                                labelOpts={"position": 0.25, "color": (239, 83, 80)}))
+        # short titles: a long one widens the plot's layout past the widget and clips its right side
         if pts.no_fidelity:
-            self.pareto.setTitle(f"Pareto: {len(pts.no_fidelity)} trial(s) without fidelity not shown", size="9pt")
+            self.pareto.setTitle(f"{len(pts.no_fidelity)} trial(s) without fidelity", size="8pt")
         else:
-            self.pareto.setTitle("Pareto: latency vs fidelity (filled = feasible, ringed = front)", size="9pt")
+            self.pareto.setTitle("ringed = Pareto front", size="8pt")
 
     # -- thermal thresholds and replay ---------------------------------------------------------
     def _row_selected(self) -> None:
@@ -417,11 +439,11 @@ class TunerTab(QWidget):
         budget = self.space.constraints.p90_ms if self.space is not None else None
         if budget:
             self.lat_plot.addItem(pg.InfiniteLine(budget, angle=0, pen=pg.mkPen((239, 83, 80), style=Qt.PenStyle.DashLine),
-                                                  label="p90 budget", labelOpts={"position": 0.1}))
+                                                  label="p90 budget", labelOpts={"position": 0.8}))
         if not tr.has_thermal:
             text = pg.TextItem("no thermal channel on this device", color=(200, 200, 200), anchor=(0.5, 0.5))
             self.temp_plot.addItem(text)
-            self.temp_plot.setXRange(0, max(float(tr.lat_t.max()) if len(tr.lat_t) else 1.0, 1.0))
+            self.temp_plot.setXRange(0, float(tr.lat_t.max()) * 1.05 if len(tr.lat_t) else 1.0)
             self.temp_plot.setYRange(0, 1)
             text.setPos(self.temp_plot.viewRange()[0][1] / 2, 0.5)
             self.thermal_state.setText(tr.reason)

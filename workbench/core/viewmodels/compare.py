@@ -202,3 +202,27 @@ def trace_groups(traces: Sequence[RunTrace]) -> list[tuple[str, str, list[Channe
     order = list(GROUP_TITLES)
     names = sorted(by_group, key=lambda g: (order.index(g) if g in order else len(order), g))
     return [(g, group_title(g), by_group[g]) for g in names]
+
+
+#: Short chart names for the Compare tab's stacked traces (rotated axis titles must fit a short chart).
+SHORT_TITLES = {"latency": "latency", "cpu_load": "CPU load", "cpu_freq": "CPU freq", "thermal": "temperature",
+                "power": "power", "memory_runner": "runner mem", "memory_system": "system mem"}
+
+
+def short_title(group: str) -> str:
+    return SHORT_TITLES.get(group, group.replace("_", " "))
+
+
+def caption_notes(names: list[str], extras: list[RunExtras]) -> list[str]:
+    """Lines under the Compare caption: which variant each run ran, and why energy is missing - a reason
+    shared by every run is said once."""
+    lines = []
+    variants = [f"{n}: {e.variant}" for n, e in zip(names, extras) if e.variant]
+    if variants:
+        lines.append("variants - " + ";  ".join(variants))
+    missing = [(n, e.power_note) for n, e in zip(names, extras) if e.power_w is None and e.power_note]
+    if missing and len({r for _, r in missing}) == 1 and len(missing) == len(extras):
+        lines.append(f"no energy figures: {missing[0][1]}")
+    else:
+        lines += [f"{n}: no energy figure ({r})" for n, r in missing]
+    return lines

@@ -35,7 +35,7 @@ class RunForm:
     threads: int | None = None
     shapes: str = ""
     warmup: int = 5
-    runs: int = 50
+    runs: int = 50  # 0 with a duration: no cap, run until the duration ends
     seconds: float | None = None  # set: run for this long (runs becomes a cap)
     layers: bool = False
     spin: bool | None = None
@@ -46,8 +46,10 @@ class RunForm:
             raise ModelError("(none)", "no model selected: open an .onnx file first")
         if self.device is None:
             raise InputSpecError("no device selected")
+        if not self.runs and not self.seconds:
+            raise InputSpecError("runs: set an iteration count, or a duration to run until")
         return BenchmarkJob(
-            model_path=Path(self.model), warmup=self.warmup, runs=self.runs, seconds=self.seconds,
+            model_path=Path(self.model), warmup=self.warmup, runs=self.runs or None, seconds=self.seconds,
             threads=self.threads, shapes=parse_shapes(self.shapes), spin=self.spin, layers=self.layers,
             telemetry_hz=self.telemetry_hz, label=Path(self.model).stem,
         )
