@@ -43,8 +43,8 @@ def run_rate(peer: AdbPeer, link: DirectLink, hz: float, seconds: float) -> tupl
     got: list[float] = []
     tel = AdbTelemetry(link, hz)
     tel.channels()
-    # count tick samples only: the thermal-status sample (dumpsys, once a second) is a separate Sample
-    tel.start(lambda s: None if "thermal.status" in s.values else got.append(s.t))
+    # every Sample is one tick (slow E/T readings ride on the next tick since the parser merges them)
+    tel.start(lambda s: got.append(s.t))
     pid = sampler_pid(peer)
     cpu0 = tree_cpu_s(pid) if pid else None
     w0 = time.monotonic()

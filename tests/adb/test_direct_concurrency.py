@@ -135,8 +135,7 @@ def test_telemetry_on_a_shared_link_while_the_link_is_busy(make_peer, adb_key: P
     tel = AdbTelemetry(link, 50.0, run_dir="/data/local/tmp/workbench/run")
 
     def on_sample(s: Sample) -> None:
-        if "thermal.status" not in s.values:  # the 1 Hz thermal-status sample carries its own time
-            samples.append(s)
+        samples.append(s)  # every sample is a tick: slow readings are merged into the next one
         if len(samples) >= 40:
             enough.set()
 
