@@ -233,6 +233,11 @@ class MainWindow(QMainWindow):
         if not self.devices_vm.rows:
             self.devices_panel.refresh()
             self.refresh_history()
+            # Import every pass plugin (onnx, onnxslim, onnxconverter...) on a worker now, so the first
+            # "Derive..." does not freeze the window for seconds; the registry caches what it loaded.
+            from workbench.core.passes.registry import pass_statuses
+
+            self.tasks.submit(pass_statuses, lambda _statuses: None, lambda _f: None)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.shutdown()
@@ -244,9 +249,12 @@ class MainWindow(QMainWindow):
         self._save_settings()
         self._derive_cancel.set()  # a running pass stops at its next check
         self.tuner_tab.shutdown()
-        self.runner.shutdown()
+        stopped = self.runner.shutdown()
         self.tasks.shutdown()
-        self.store.close()
+        if stopped:
+            self.store.close()
+        # else: a run thread is still finishing (e.g. blocked in a push): closing the store under it would
+        # lose its final status; the process exit ends it and the next start marks the run interrupted.
 
     # -- runs ----------------------------------------------------------------------------------
     def start_run(self) -> None:
@@ -324,8 +332,7 @@ class MainWindow(QMainWindow):
             if not self.runner.busy and self.current_run_id is None:
                 self.chart.prime(channels)
 
-        # Creating a telemetry source only discovers probes; it is not started, so nothing to stop.
-        self.tasks.submit(lambda: device.telemetry(10.0).channels(), done, lambda f: None)
+        self.tasks.submit(device.channel_specs, done, lambda f: None)  # leaves no sampler running on a phone
 
     # -- variants ------------------------------------------------------------------------------
     def ask_derive(self, parent_id: str) -> DeriveDialog | None:
