@@ -88,3 +88,24 @@ def test_new_run_resets_and_readout() -> None:
     m.handle(RunStarted(8, "local", "m.onnx", 50.0))
     r = m.drain()
     assert r.reset and len(m.telemetry) == 0 and m.groups() == m.groups()[:1]
+
+
+def test_slow_channels_hold_their_newest_reading_live_and_when_reopened() -> None:
+    """A thermal-HAL temperature arrives on one tick in three: it must draw as a line, not lone points."""
+    specs = CHANNELS + [ChannelSpec("thermal.hal.skin", "C", "thermal", "skin")]
+    m = LiveRunModel(capacity=100)
+    m.handle(RunStarted(7, "local", "m.onnx", 0.0))
+    m.handle(ChannelsKnown(7, specs))
+    for i in range(7):
+        values = {"cpu.load.0": float(i)}
+        if i % 3 == 1:
+            values["thermal.hal.skin"] = 30.0 + i
+        m.handle(SampleEvent(7, Sample(float(i), values)))
+    m.drain()
+    live = m.telemetry.column("thermal.hal.skin").tolist()
+    assert np.isnan(live[0]) and live[1:] == [31.0, 31.0, 31.0, 34.0, 34.0, 34.0]
+
+    stored = np.array([np.nan, 31.0, np.nan, np.nan, 34.0, np.nan, np.nan])
+    m.load(specs, np.arange(7.0), {"thermal.hal.skin": stored, "cpu.load.0": np.arange(7.0)}, [])
+    reopened = m.telemetry.column("thermal.hal.skin").tolist()
+    assert np.isnan(reopened[0]) and reopened[1:] == live[1:]

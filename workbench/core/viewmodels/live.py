@@ -35,6 +35,23 @@ LATENCY_KEYS = {
 P50_KEY, P90_KEY = "lat.p50", "lat.p90"
 
 
+SLOW_CHANNEL_SHARE = 0.6  # a channel on fewer ticks than this is slow by design and held between readings
+
+
+def hold_forward(values: np.ndarray) -> np.ndarray:
+    """For a slow channel (see `LiveRunModel._hold`), replace each NaN after the first reading with the
+    newest reading before it; regular channels are returned unchanged, gaps included."""
+    values = np.asarray(values, float)
+    if len(values) == 0 or np.count_nonzero(~np.isnan(values)) >= SLOW_CHANNEL_SHARE * len(values):
+        return values
+    idx = np.where(np.isnan(values), 0, np.arange(len(values)))
+    np.maximum.accumulate(idx, out=idx)
+    held = values[idx]
+    first = np.argmax(~np.isnan(values)) if np.any(~np.isnan(values)) else len(values)
+    held[:first] = np.nan
+    return held
+
+
 def phase_of(phase: str) -> str:
     """Chart phase of a runner phase: runners also report e.g. `profile-warmup`, which is warmup."""
     if "warmup" in phase:
@@ -94,6 +111,9 @@ class LiveRunModel:
             "profiled": RingBuffer(latency_capacity, [LATENCY_KEYS["profiled"]]),
         }
         self._specs: dict[str, ChannelSpec] = {}
+        self._held: dict[str, float] = {}
+        self._seen: dict[str, int] = {}
+        self._ticks = 0
         self._recent = RollingPercentiles(rolling)
         self._lock = threading.Lock()
         self._pending = _Pending()
@@ -132,14 +152,31 @@ class LiveRunModel:
             self.set_channels(pending.channels)
             result.channels_changed = True
         for t, values in pending.samples:
-            self.telemetry.append(t, values)
+            self.telemetry.append(t, self._hold(values))
         for it in pending.iterations:
             self._add_iteration(it)
         result.samples = len(pending.samples)
         result.iterations = len(pending.iterations)
         return result
 
+    def _hold(self, values: dict[str, float]) -> dict[str, float]:
+        """Sample-and-hold for slow channels only. Some channels are not on every tick by design (thermal HAL,
+        ODPM rails: one tick in K); a lone reading between gaps would draw nothing, so they show their newest
+        value. A regular channel that misses a tick (unreadable once) keeps its gap: that is information."""
+        self._ticks += 1
+        for key, value in values.items():
+            self._held[key] = value
+            self._seen[key] = self._seen.get(key, 0) + 1
+        out = dict(values)
+        for key, value in self._held.items():
+            if key not in out and self._seen[key] < SLOW_CHANNEL_SHARE * self._ticks:
+                out[key] = value
+        return out
+
     def reset(self) -> None:
+        self._held = {}
+        self._seen: dict[str, int] = {}
+        self._ticks = 0
         self.telemetry = RingBuffer(self.capacity)
         for ring in self.latency.values():
             ring.clear()
@@ -171,7 +208,7 @@ class LiveRunModel:
         """Fill the rings from a stored run (History -> reopen), times made relative to `t0`."""
         self.reset()
         self.set_channels(channels)
-        self.telemetry.extend(np.asarray(t, float) - t0, values)
+        self.telemetry.extend(np.asarray(t, float) - t0, {k: hold_forward(v) for k, v in values.items()})
         for it in iterations:
             self._add_iteration(IterationEvent(it.index, it.phase, it.t_start - t0, it.latency_ms))
 
