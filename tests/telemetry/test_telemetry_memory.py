@@ -88,3 +88,24 @@ def test_pss_is_read_at_most_every_interval(phone_root: Path, tree) -> None:
     assert "mem.runner.rss" in values and "mem.runner.pss" not in values  # missing, not a stale repeat
     now[0] += 0.1
     assert "mem.runner.pss" in probe.read()
+
+
+def test_exited_runner_is_no_reading_not_zero_mb() -> None:
+    """Between exit and reaping, /proc/PID/statm of a zombie reads all zeros: that must not chart as 0 MB."""
+    import subprocess
+    import sys
+    import time
+
+    from workbench.core.telemetry.memory import MemoryProbe
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    probe = MemoryProbe()
+    probe.watch_pid(child.pid)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # wait until it is a zombie (exited, not reaped: we do not wait())
+        with open(f"/proc/{child.pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.01)
+    assert "mem.runner.rss" not in probe.read()
+    child.wait()

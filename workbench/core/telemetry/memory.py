@@ -141,7 +141,8 @@ class MemoryProbe(Probe):
             if statm is None:
                 return out
             fields = (statm.read() or "").split()
-            if len(fields) >= 2 and fields[1].isdigit():
+            if len(fields) >= 2 and fields[1].isdigit() and int(fields[1]) > 0:
+                # a zombie (exited, not yet reaped) reads all zeros: no reading, not "0 MB"
                 out["mem.runner.rss"] = int(fields[1]) * self._page / MB
             now = self.clock()
             due = self._last_rollup is None or now - self._last_rollup >= self.pss_interval_s
