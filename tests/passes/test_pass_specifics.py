@@ -127,9 +127,13 @@ def test_prune_channels_reduces_macs_and_size(name, params, ctx):
     assert outputs(result.model, 64)[0].shape == outputs(model, 64)[0].shape
 
 
-def test_prune_channels_leaves_concat_groups_and_names_them(ctx):
+def test_prune_channels_prunes_through_concat_and_names_what_it_leaves(ctx):
+    """toy_cnn: the residual group and the Resize branch meet in a channel Concat (pruned at shifted
+    indices); the group reaching Flatten -> Gemm is left and named."""
     result = PruneChannelsPass().apply(load("toy_cnn"), PruneChannelsPass.Params(round_to=1), ctx)
-    assert any("Concat" in n for n in result.notes if n.startswith("left "))
+    assert any(n.startswith("pruned Conv_3+Conv_54:") for n in result.notes), result.notes
+    assert any(n.startswith("pruned Conv_66:") for n in result.notes), result.notes
+    assert [n for n in result.notes if n.startswith("left ") and "Flatten" in n]
 
 
 def test_prune_channels_refuses_transformer(ctx):

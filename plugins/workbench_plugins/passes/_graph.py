@@ -366,3 +366,74 @@ def prepared_copy(model: onnx.ModelProto, fold_bn: bool, name: bool = True) -> t
         if folded:
             notes.append(f"folded {folded} BatchNormalization into Conv")
     return out, notes
+
+
+# An entry of a small integer tensor built from shapes: a known int, or (tensor, axis) = "that tensor's size there".
+ShapeEntry = int | tuple[str, int]
+
+
+class ShapeValues:
+    """Symbolic values of the small int tensors models build from `Shape` (Resize sizes, Reshape targets).
+
+    Exporters compute sizes like Concat(Shape(x)[0:2], Shape(y)[2:4]); a pass that changes a dimension must
+    know which entries read it. Follows Shape, Gather, Slice, Concat, Unsqueeze, Squeeze, Cast and Identity
+    over constant indices; any other op's output stays unknown (absent from `values`).
+    """
+
+    OPS = {"Shape", "Gather", "Slice", "Concat", "Unsqueeze", "Squeeze", "Cast", "Identity"}
+
+    def __init__(self, graph: onnx.GraphProto, rank_of) -> None:
+        self.rank_of = rank_of  # callable: tensor name -> rank or None
+        self.values: dict[str, list[ShapeEntry]] = {}
+        for t in graph.initializer:
+            if t.data_type in (TensorProto.INT64, TensorProto.INT32) and len(t.dims) <= 1 and int(np.prod(t.dims)) <= 64:
+                self.values[t.name] = [int(v) for v in numpy_helper.to_array(t).reshape(-1)]
+
+    def step(self, node: onnx.NodeProto) -> bool:
+        """Evaluate `node` if it is a shape op over known values; True when its output value is now known."""
+        if node.op_type not in self.OPS or not node.output or node.domain not in ("", "ai.onnx"):
+            return False
+        value = self._eval(node)
+        if value is None:
+            return False
+        self.values[node.output[0]] = value
+        return True
+
+    def _eval(self, node: onnx.NodeProto) -> list[ShapeEntry] | None:
+        ins = [self.values.get(n) if n else None for n in node.input]
+        op = node.op_type
+        if op == "Shape":
+            rank = self.rank_of(node.input[0])
+            start, end = get_attr(node, "start", 0), get_attr(node, "end", None)
+            if rank is None and (start < 0 or end is None or end < 0):
+                return None
+            if rank is not None:
+                start = max(0, start + rank if start < 0 else start)
+                end = rank if end is None else min(rank, end + rank if end < 0 else end)
+            return [(node.input[0], k) for k in range(start, end)]
+        if op == "Concat":
+            if get_attr(node, "axis", 0) not in (0, -1) or any(v is None for v in ins):
+                return None
+            return [e for v in ins for e in v]
+        if op in ("Unsqueeze", "Squeeze", "Cast", "Identity"):
+            if ins[0] is None or (op == "Cast" and get_attr(node, "to") not in (TensorProto.INT64, TensorProto.INT32)):
+                return None
+            return list(ins[0])
+        if op == "Gather":
+            if get_attr(node, "axis", 0) != 0 or len(ins) < 2 or ins[0] is None or ins[1] is None:
+                return None
+            idx = ins[1]
+            if not all(isinstance(i, int) and -len(ins[0]) <= i < len(ins[0]) for i in idx):
+                return None
+            return [ins[0][i] for i in idx]
+        if op == "Slice":
+            if len(ins) < 3 or any(v is None for v in ins[:3]) or any(v is None for v in ins[3:5] if v is not None):
+                return None
+            axes = ins[3] if len(ins) > 3 and node.input[3] else [0]
+            steps = ins[4] if len(ins) > 4 and node.input[4] else [1]
+            if axes not in ([0], [-1]) or len(ins[1]) != 1 or len(ins[2]) != 1 or len(steps) != 1 or steps[0] == 0:
+                return None
+            if not all(isinstance(v, int) for v in (*ins[1], *ins[2], *steps)):
+                return None
+            return ins[0][slice(ins[1][0], ins[2][0], steps[0])]
+        return None

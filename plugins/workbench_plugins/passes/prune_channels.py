@@ -1,11 +1,16 @@
 """prune-channels: remove whole Conv output channels so the model really gets smaller and faster.
 
-Channels are followed as *groups*: starting from a Conv, every tensor carrying the same channels is
-traced forward (BatchNorm, activations, pooling, depthwise convs) to the Convs that read them, and
-through element-wise joins (residual Add, squeeze-excite Mul) back to every other Conv feeding the
-join, since all branches of a join must lose the same channels. A group that reaches anything whose
-channel layout we would have to rewrite (Concat, Reshape/Flatten, Shape, Gemm, model outputs,
-subgraphs, shared weights) is left untouched and named in the notes.
+Every tensor that carries Conv output channels gets a *layout*: an ordered list of channel segments.
+A dense Conv starts a segment; BatchNorm, activations, pooling, Resize and depthwise convs pass the
+layout on; a channel Concat (axis 1) joins its inputs' layouts end to end, so input k owns the range
+[offset_k, offset_k + C_k) of the output; an element-wise join (residual Add, squeeze-excite Mul) ties
+its inputs' layouts channel by channel, splitting a segment where the other side has a boundary. The
+tied segments form the *groups*: every group is pruned with one mask, and every reader of a tensor is
+rewritten at the indices its layout gives (a Conv after a Concat loses the shifted channels of each
+input). Masks are decided for all groups first and applied once, so offsets never go stale.
+Anything that reads the channel layout in a way we do not rewrite (Reshape/Flatten, Gemm, Shape feeding
+anything but a consistent Resize size, model outputs, subgraphs, shared weights, Concat on other axes)
+pins the segments it reads: those groups are left whole and named in the notes.
 """
 from __future__ import annotations
 
@@ -24,34 +29,147 @@ from . import _graph
 # Element-wise on input 0, channel layout unchanged (extra inputs, if any, are scalars like Clip's min/max).
 PASS_THROUGH = {"Relu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "LeakyRelu", "Tanh", "Elu", "Selu",
                 "Softplus", "Mish", "Gelu", "Identity", "Dropout", "GlobalAveragePool", "GlobalMaxPool",
-                "MaxPool", "AveragePool", "LpPool", "Resize", "Upsample", "Neg", "Abs", "Erf", "Softsign"}
+                "MaxPool", "AveragePool", "LpPool", "Neg", "Abs", "Erf", "Softsign"}
 PER_CHANNEL = {"BatchNormalization": (1, 2, 3, 4), "PRelu": (1,), "InstanceNormalization": (1, 2)}
 JOINS = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean"}
+RESIZES = {"Resize", "Upsample"}
 
 
 @dataclass
-class _Group:
-    channels: int
-    rank: int
-    sources: dict[str, onnx.NodeProto] = field(default_factory=dict)
-    sinks: dict[str, onnx.NodeProto] = field(default_factory=dict)
-    depthwise: dict[str, onnx.NodeProto] = field(default_factory=dict)
-    params: set[str] = field(default_factory=set)  # per-channel initializers, sliced on the channel axis
-    tensors: set[str] = field(default_factory=set)
-    blocked: str | None = None
+class _Seg:
+    """A run of channels; tied segments share a union-find root, a split root lists its two halves."""
+    length: int
+    parent: int | None = None
+    children: tuple[int, int] | None = None
+    fixed: str | None = None  # why these channels must all stay
+    sources: list[tuple[str, int]] = field(default_factory=list)  # (Conv name, first output channel), roots only
 
 
-class _Tracer:
-    """Builds channel groups over one graph (read-only)."""
+class _Segments:
+    """Union-find over channel segments with splitting: the algebra behind Concat offsets and join ties."""
 
-    def __init__(self, graph: onnx.GraphProto) -> None:
+    def __init__(self) -> None:
+        self.segs: list[_Seg] = []
+
+    def new(self, length: int, source: str | None = None, fixed: str | None = None) -> int:
+        self.segs.append(_Seg(length, fixed=fixed, sources=[(source, 0)] if source else []))
+        return len(self.segs) - 1
+
+    def find(self, i: int) -> int:
+        while self.segs[i].parent is not None:
+            i = self.segs[i].parent
+        return i
+
+    def length(self, layout: list[int]) -> int:
+        return sum(self.segs[i].length for i in layout)
+
+    def leaves(self, layout: list[int]) -> list[int]:
+        """The current unsplit roots a layout consists of, in channel order."""
+        out: list[int] = []
+        stack = [*reversed(layout)]
+        while stack:
+            r = self.find(stack.pop())
+            if self.segs[r].children:
+                stack.extend(reversed(self.segs[r].children))
+            else:
+                out.append(r)
+        return out
+
+    def _split(self, r: int, at: int) -> None:
+        seg = self.segs[r]
+        a, b = self.new(at, fixed=seg.fixed), self.new(seg.length - at, fixed=seg.fixed)
+        self.segs[a].sources = list(seg.sources)
+        self.segs[b].sources = [(conv, off + at) for conv, off in seg.sources]
+        seg.children, seg.sources = (a, b), []
+
+    def _union(self, a: int, b: int) -> None:
+        sa, sb = self.segs[a], self.segs[b]
+        sb.parent = a
+        sa.sources += sb.sources
+        sa.fixed = sa.fixed or sb.fixed
+        sb.sources = []
+
+    def unify(self, x: list[int], y: list[int]) -> bool:
+        """Tie two layouts channel by channel (False when their channel counts differ)."""
+        if self.length(x) != self.length(y):
+            return False
+        a, b = self.leaves(x), self.leaves(y)
+        i = j = 0
+        while i < len(a):
+            p, q = self.find(a[i]), self.find(b[j])
+            if self.segs[p].children:
+                a[i:i + 1] = self.segs[p].children
+                continue
+            if self.segs[q].children:
+                b[j:j + 1] = self.segs[q].children
+                continue
+            lp, lq = self.segs[p].length, self.segs[q].length
+            if p == q:
+                i, j = i + 1, j + 1
+            elif lp == lq:
+                self._union(p, q)
+                i, j = i + 1, j + 1
+            elif lp > lq:
+                self._split(p, lq)
+            else:
+                self._split(q, lp)
+        return True
+
+    def fix(self, layout: list[int], reason: str) -> None:
+        for r in self.leaves(layout):
+            if self.segs[r].fixed is None:
+                self.segs[r].fixed = reason
+
+
+class _Analysis:
+    """One walk over the graph in topological order: layouts, the rewrites they imply, and what pins them."""
+
+    def __init__(self, model: onnx.ModelProto) -> None:
+        self.model = model
+        graph = model.graph
         self.graph = graph
         self.inits = _graph.initializer_map(graph)
-        self.prod = _graph.producers(graph)
-        self.cons = _graph.consumers(graph)
         self.counts = _graph.use_counts(graph)
-        self.outputs = {o.name for o in graph.output}
-        self.subrefs = _graph.subgraph_references(graph)
+        self.opset = _graph.opset_version(model)
+        self.segs = _Segments()
+        self.layout: dict[str, list[int]] = {}
+        self.rank: dict[str, int] = {}
+        self.sources: list[onnx.NodeProto] = []
+        self.sinks: list[onnx.NodeProto] = []  # dense Convs whose input channels follow their input's layout
+        self.depthwise: list[onnx.NodeProto] = []
+        self.params: list[tuple[str, int, str]] = []  # (initializer, channel axis, tensor whose layout it follows)
+        self._inferred: dict[str, list[int]] | None = None
+        self.shapes = _graph.ShapeValues(graph, self.rank_of)
+        for node in graph.node:
+            self._step(node)
+        refs = _graph.subgraph_references(graph)
+        for name in [o.name for o in graph.output] + sorted(refs):
+            where = "a model output" if name in {o.name for o in graph.output} else "used inside a subgraph"
+            if name in self.layout:
+                self.segs.fix(self.layout[name], f"{name} is {where}")
+            self._escape(name, f"{name} is {where}")
+        self._pin_shared_weights()
+
+    # -- shapes of tensors we do not trace (Concat inputs from elsewhere, ranks for Shape) --
+    def inferred(self, name: str) -> list[int] | None:
+        if self._inferred is None:
+            self._inferred = {}
+            try:
+                m = onnx.shape_inference.infer_shapes(self.model, data_prop=True)
+            except Exception:  # noqa: BLE001 - a model shape inference cannot follow: treat every shape as unknown
+                m = self.model
+            for vi in list(m.graph.value_info) + list(m.graph.input) + list(m.graph.output):
+                if vi.type.tensor_type.HasField("shape"):
+                    self._inferred[vi.name] = [d.dim_value for d in vi.type.tensor_type.shape.dim]
+            for t in self.graph.initializer:
+                self._inferred[t.name] = list(t.dims)
+        return self._inferred.get(name)
+
+    def rank_of(self, name: str) -> int | None:
+        if name in self.rank:
+            return self.rank[name]
+        shape = self.inferred(name)
+        return len(shape) if shape is not None else None
 
     def conv_kind(self, node: onnx.NodeProto) -> str | None:
         """'dense' (group 1), 'depthwise' (group == in == out channels) or None (anything else)."""
@@ -67,109 +185,218 @@ class _Tracer:
             return "depthwise"
         return None
 
-    def trace(self, start: onnx.NodeProto) -> _Group:
-        w = self.inits[start.input[1]].dims
-        g = _Group(channels=int(w[0]), rank=len(w))
-        g.sources[start.name] = start
-        queue = [start.output[0]]
-        while queue and g.blocked is None:
-            t = queue.pop()
-            if t in g.tensors:
-                continue
-            g.tensors.add(t)
-            if t in self.outputs:
-                g.blocked = f"{t} is a model output"
-                break
-            if t in self.subrefs:
-                g.blocked = f"{t} is used inside a subgraph"
-                break
-            self._backward(g, t, queue)
-            for node in self.cons.get(t, []):
-                if g.blocked:
-                    break
-                self._forward(g, node, t, queue)
-        return g
-
-    def _add_source(self, g: _Group, node: onnx.NodeProto) -> None:
-        if self.inits[node.input[1]].dims[0] != g.channels:
-            g.blocked = f"{node.name} has a different channel count"
-        g.sources[node.name] = node
-
-    def _backward(self, g: _Group, t: str, queue: list[str]) -> None:
-        node = self.prod.get(t)
-        if node is None:
-            g.blocked = f"{t} comes from a model input"
-            return
-        if node.name in g.sources or node.name in g.depthwise:
-            return
+    # -- the walk --
+    def _step(self, node: onnx.NodeProto) -> None:
+        shape_op = self.shapes.step(node)
+        for i, name in enumerate(node.input):
+            sizes_of_traced_resize = (node.op_type == "Resize" and i == 3 and node.input[0] in self.layout)
+            if name and not shape_op and not sizes_of_traced_resize:
+                self._escape(name, f"the channel count of {{t}} is read by {node.op_type} {node.name}")
+        traced = [i for i, name in enumerate(node.input) if name in self.layout]
         kind = self.conv_kind(node)
+        op = node.op_type
+        if traced and node.domain not in ("", "ai.onnx"):
+            self._pin(node, traced, f"channels reach {op} {node.name} (domain {node.domain})")
+        elif not traced or op == "Shape":
+            pass  # Shape only reads sizes: ShapeValues follows what it reads into
+        elif kind == "dense" and traced == [0]:
+            self.sinks.append(node)
+        elif kind == "depthwise" and traced == [0]:
+            self.depthwise.append(node)
+            self._pass_on(node)
+        elif op in RESIZES and traced == [0]:
+            self._resize(node)
+        elif (op in PASS_THROUGH or op in PER_CHANNEL) and traced == [0]:
+            self._through(node)
+        elif op in JOINS:
+            self._join(node)
+        elif op == "Concat":
+            self._concat(node)
+        else:
+            self._pin(node, traced, f"channels reach {op} {node.name}")
         if kind == "dense":
-            self._add_source(g, node)
-        elif kind == "depthwise":
-            g.depthwise[node.name] = node
-            queue.append(node.input[0])
-        elif node.op_type in PASS_THROUGH or node.op_type in PER_CHANNEL:
-            self._through(g, node, queue, backward=True)
-        elif node.op_type in JOINS:
-            self._join(g, node, queue)
-        else:
-            g.blocked = f"{t} is produced by {node.op_type} {node.name}"
+            w = self.inits[node.input[1]].dims
+            self.layout[node.output[0]] = [self.segs.new(int(w[0]), source=node.name)]
+            self.rank[node.output[0]] = len(w)
+            self.sources.append(node)
 
-    def _forward(self, g: _Group, node: onnx.NodeProto, t: str, queue: list[str]) -> None:
-        idx = [i for i, name in enumerate(node.input) if name == t]
-        kind = self.conv_kind(node)
-        if kind and idx == [0]:
-            if kind == "depthwise":
-                g.depthwise[node.name] = node
-                queue.append(node.output[0])
-            elif node.name not in g.sources:
-                g.sinks[node.name] = node
-        elif (node.op_type in PASS_THROUGH or node.op_type in PER_CHANNEL) and idx == [0]:
-            self._through(g, node, queue, backward=False)
-        elif node.op_type in JOINS:
-            self._join(g, node, queue)
-        else:
-            g.blocked = f"channels reach {node.op_type} {node.name}"
+    def _pin(self, node: onnx.NodeProto, traced: list[int], reason: str) -> None:
+        for i in traced:
+            self.segs.fix(self.layout[node.input[i]], reason)
 
-    def _through(self, g: _Group, node: onnx.NodeProto, queue: list[str], backward: bool) -> None:
-        if node.op_type in ("Resize", "Upsample"):
-            sizes = node.input[3] if len(node.input) > 3 else ""
-            scales = node.input[2] if node.op_type == "Resize" and len(node.input) > 2 else ""
-            if sizes or (scales and scales not in self.inits):
-                g.blocked = f"{node.op_type} {node.name} sets its output size from computed shapes"
-                return
+    def _escape(self, name: str, reason: str) -> None:
+        """A shape value holding a traced tensor's channel count reached a reader we cannot rewrite."""
+        for entry in self.shapes.values.get(name, ()):
+            if isinstance(entry, tuple) and entry[1] == 1 and entry[0] in self.layout:
+                self.segs.fix(self.layout[entry[0]], reason.format(t=entry[0]))
+
+    def _pass_on(self, node: onnx.NodeProto) -> None:
+        src = node.input[0]
+        extra = [o for o in node.output[1:] if o and self.counts.get(o)]
+        if extra:  # e.g. MaxPool indices, Dropout mask: channel-shaped tensors we would have to follow too
+            self.segs.fix(self.layout[src], f"{node.op_type} {node.name} output {extra[0]} is used")
+        self.layout[node.output[0]] = self.layout[src]
+        self.rank[node.output[0]] = self.rank[src]
+
+    def _through(self, node: onnx.NodeProto) -> None:
+        lay, n = self.layout[node.input[0]], self.segs.length(self.layout[node.input[0]])
         for idx in PER_CHANNEL.get(node.op_type, ()):
             if idx < len(node.input) and node.input[idx]:
                 name = node.input[idx]
                 if name not in self.inits:
-                    g.blocked = f"{node.op_type} {node.name} has non-constant parameters"
-                    return
-                size = int(np.prod(self.inits[name].dims))
-                if size == g.channels:
-                    g.params.add(name)
+                    self.segs.fix(lay, f"{node.op_type} {node.name} has non-constant parameters")
+                    continue
+                arr_dims = list(self.inits[name].dims)
+                size = int(np.prod(arr_dims))
+                if size == n and size > 1:
+                    self.params.append((name, 0 if len(arr_dims) <= 1 else len(arr_dims) - (self.rank[node.input[0]] - 1),
+                                        node.input[0]))
                 elif size != 1:
-                    g.blocked = f"{node.op_type} {node.name} parameter {name} is not per-channel"
-                    return
-        if backward:
-            queue.append(node.input[0])
-        queue.append(node.output[0])
+                    self.segs.fix(lay, f"{node.op_type} {node.name} parameter {name} is not per-channel")
+        self._pass_on(node)
 
-    def _join(self, g: _Group, node: onnx.NodeProto, queue: list[str]) -> None:
+    def _resize(self, node: onnx.NodeProto) -> None:
+        """Channel-preserving Resize: constant scales with 1 on the channel axis, or sizes whose channel entry
+        is the channel count of a tensor pruned with the same mask (Shape(x)[1], as FPN exports write it).
+        Anything else pins the input, and the output is not traced (its channel count may differ)."""
+        x, rank = node.input[0], self.rank[node.input[0]]
+        lay = self.layout[x]
+        axes = _graph.get_attr(node, "axes", None)
+        pos = 1 if axes is None else next((i for i, a in enumerate(axes) if a % rank == 1), None)
+        if node.op_type == "Upsample" or self.opset < 11:
+            scales, sizes = (node.input[1] if len(node.input) > 1 else ""), ""
+        else:
+            scales = node.input[2] if len(node.input) > 2 else ""
+            sizes = node.input[3] if len(node.input) > 3 else ""
+        attr_scales = _graph.get_attr(node, "scales", None)  # Upsample-7
+        label = f"{node.op_type} {node.name}"
+        problem = None
+        if scales and scales not in self.inits:
+            problem = f"{label} sets its output size from computed scales"
+        elif scales or attr_scales is not None:
+            vals = (numpy_helper.to_array(self.inits[scales]).reshape(-1) if scales
+                    else np.asarray(attr_scales, dtype=np.float64))
+            if pos is not None and pos < len(vals) and vals[pos] != 1:
+                problem = f"{label} scales the channel axis"
+        if sizes and problem is None:
+            vals = self.shapes.values.get(sizes)
+            for i, e in enumerate(vals or ()):
+                if isinstance(e, tuple) and e[1] == 1 and e[0] in self.layout and i != pos:
+                    self.segs.fix(self.layout[e[0]], f"the channel count of {e[0]} sets a spatial size of {label}")
+            entry = vals[pos] if vals is not None and pos is not None and pos < len(vals) else None
+            if vals is None:
+                problem = f"{label} sets its output size from shapes we cannot follow"
+            elif pos is None:
+                pass
+            elif not (isinstance(entry, tuple) and entry[1] == 1 and entry[0] in self.layout):
+                what = "a constant" if isinstance(entry, int) else "a tensor whose channels are not traced"
+                problem = f"{label} takes its channel count from {what}"
+            elif not self.segs.unify(self.layout[entry[0]], lay):
+                self.segs.fix(self.layout[entry[0]], f"{label} changes the channel count")
+                problem = f"{label} changes the channel count"
+        if problem:
+            self.segs.fix(lay, problem)
+            if sizes:  # its channel entries were exempt from the escape check only for a traced Resize
+                self._escape(sizes, problem)
+            return
+        self._pass_on(node)
+
+    def _join(self, node: onnx.NodeProto) -> None:
+        """Element-wise join: all traced inputs lose the same channels; per-channel constants are sliced."""
+        traced = [n for n in node.input if n in self.layout]
+        rank = max(self.rank[n] for n in traced)
+        n_ch = self.segs.length(self.layout[traced[0]])
+        reason = None
         for name in node.input:
-            if not name:
+            if not name or name in self.layout:
                 continue
-            if name in self.inits:
-                dims = list(self.inits[name].dims)
-                if int(np.prod(dims)) == 1:
-                    continue
-                padded = [1] * (g.rank - len(dims)) + dims
-                if len(padded) == g.rank and padded[1] == g.channels and int(np.prod(dims)) == g.channels:
-                    g.params.add(name)
-                    continue
-                g.blocked = f"{node.op_type} {node.name} mixes in constant {name} of shape {dims}"
+            if name not in self.inits:
+                reason = f"{node.op_type} {node.name} also reads {name}, whose channels are not traced"
+                continue
+            dims = list(self.inits[name].dims)
+            if int(np.prod(dims)) == 1:
+                continue
+            padded = [1] * (rank - len(dims)) + dims
+            if len(padded) == rank and padded[1] == n_ch and int(np.prod(dims)) == n_ch:
+                self.params.append((name, len(dims) - (rank - 1), traced[0]))
+            else:
+                reason = f"{node.op_type} {node.name} mixes in constant {name} of shape {dims}"
+        for other in traced[1:]:
+            if not self.segs.unify(self.layout[traced[0]], self.layout[other]):
+                reason = (f"{node.op_type} {node.name} joins {n_ch} channels with "
+                          f"{self.segs.length(self.layout[other])}")
+        if reason:
+            for name in traced:
+                self.segs.fix(self.layout[name], reason)
+        self.layout[node.output[0]] = self.layout[traced[0]]
+        self.rank[node.output[0]] = rank
+
+    def _concat(self, node: onnx.NodeProto) -> None:
+        """Channel Concat: the output layout is the inputs' layouts end to end (input k at offset sum C_<k)."""
+        traced = [i for i, n in enumerate(node.input) if n in self.layout]
+        rank = self.rank[node.input[traced[0]]]
+        axis = int(_graph.get_attr(node, "axis", 1))
+        axis = axis + rank if axis < 0 else axis
+        if axis != 1:
+            self._pin(node, traced, f"channels reach Concat {node.name} on axis {axis} (not the channel axis)")
+            return
+        parts: list[int] = []
+        for name in node.input:
+            if name in self.layout:
+                parts += self.layout[name]
+                continue
+            shape = self.inferred(name)
+            if not shape or len(shape) != rank or shape[1] <= 0:
+                self._pin(node, traced, f"Concat {node.name} input {name} has an unknown channel count")
                 return
-            queue.append(name)
-        queue.append(node.output[0])
+            parts.append(self.segs.new(shape[1], fixed=f"Concat {node.name} also joins {name}, not a traced Conv output"))
+        self.layout[node.output[0]] = parts
+        self.rank[node.output[0]] = rank
+
+    def _pin_shared_weights(self) -> None:
+        """Slicing an initializer another reader (or another axis of ours) also uses would corrupt that reader."""
+        uses: list[tuple[str, str, list[int]]] = []  # (initializer, node, layout it follows)
+        for node in self.sources:
+            uses += [(n, node.name, self.layout[node.output[0]]) for n in node.input[1:3] if n]
+        for node in self.sinks:
+            uses.append((node.input[1], node.name, self.layout[node.input[0]]))
+        for node in self.depthwise:
+            uses += [(n, node.name, self.layout[node.input[0]]) for n in node.input[1:3] if n]
+        for name, _, tensor in self.params:
+            uses.append((name, f"param:{tensor}", self.layout[tensor]))
+        readers: dict[str, set[str]] = {}
+        for name, who, _ in uses:
+            readers.setdefault(name, set()).add(who)
+        for name, who, lay in uses:
+            if self.counts.get(name, 0) != 1 or len(readers[name]) > 1:
+                self.segs.fix(lay, f"initializer {name} is shared")
+
+    # -- decisions and rewrite --
+    def groups(self) -> list[int]:
+        """Leaf segments holding Conv output channels, in graph order of their first Conv."""
+        seen: list[int] = []
+        for node in self.sources:
+            for r in self.segs.leaves(self.layout[node.output[0]]):
+                if r not in seen:
+                    seen.append(r)
+        return seen
+
+    def label(self, r: int) -> str:
+        seg = self.segs.segs[r]
+        names = []
+        for conv, off in seg.sources:
+            full = int(self.inits[next(n for n in self.sources if n.name == conv).input[1]].dims[0])
+            names.append(conv if (off, seg.length) == (0, full) else f"{conv}[{off}:{off + seg.length}]")
+        return "+".join(sorted(dict.fromkeys(names)))
+
+    def indices(self, tensor: str, keep: dict[int, np.ndarray]) -> np.ndarray:
+        """Kept channel indices of a traced tensor: each segment's kept channels, shifted by its offset."""
+        out, off = [], 0
+        for r in self.segs.leaves(self.layout[tensor]):
+            n = self.segs.segs[r].length
+            out.append(off + keep.get(r, np.arange(n)))
+            off += n
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
 class PruneChannelsPass(Pass):
@@ -178,7 +405,8 @@ class PruneChannelsPass(Pass):
     id = "prune-channels"
     title = "Channel pruning (structured)"
     description = ("Remove the lowest-L1 output channels of Conv layers, following them through BN, activations, "
-                   "depthwise convs, residual Add and squeeze-excite Mul. Fine-tune afterwards for accuracy.")
+                   "Resize, depthwise convs, channel Concat, residual Add and squeeze-excite Mul. "
+                   "Fine-tune afterwards for accuracy.")
 
     class Params(PassParams):
         ratio: float = Field(0.25, gt=0.0, lt=1.0, description="Fraction of each prunable group's channels removed.")
@@ -192,44 +420,36 @@ class PruneChannelsPass(Pass):
     def apply(self, model: onnx.ModelProto, params: PassParams, ctx: PassContext) -> PassOutput:
         p = self.Params.model_validate(params.model_dump())
         out, notes = _graph.prepared_copy(model, fold_bn=p.fold_batchnorm)
-        tracer = _Tracer(out.graph)
-        convs = [n for n in out.graph.node if tracer.conv_kind(n) == "dense"]
-        if not convs:
+        an = _Analysis(out)
+        if not an.sources:
             raise PassRefused(self.id, "model has no prunable Conv layers (dense Conv with constant weights); "
                                        "structured channel pruning applies to CNNs")
-        groups: list[_Group] = []
-        seen: set[str] = set()
-        for conv in convs:
-            if conv.name in seen:
-                continue
-            g = tracer.trace(conv)
-            seen.update(g.sources)
-            if g.blocked is None:
-                g.blocked = self._shared_weights(tracer, g)
-            groups.append(g)
+        groups = an.groups()
         macs_before = _graph.conv_macs(out)
-        pruned = skipped = removed_total = 0
-        for i, g in enumerate(groups):
+        keep: dict[int, np.ndarray] = {}
+        pruned = skipped = small = removed_total = 0
+        for i, r in enumerate(groups):
             ctx.check_cancelled(self.id)
-            ctx.progress(i, len(groups), "pruning channels")
-            label = "+".join(sorted(g.sources))
-            if g.blocked:
+            ctx.progress(i, len(groups), "choosing channels")
+            seg, label = an.segs.segs[r], an.label(r)
+            if seg.fixed:
                 skipped += 1
-                notes.append(f"left {label}: {g.blocked}")
+                notes.append(f"left {label}: {seg.fixed}")
                 continue
-            keep_n = self._keep_count(g.channels, p)
-            if keep_n >= g.channels:
-                notes.append(f"left {label}: {g.channels} channels would keep {keep_n} (min_channels "
+            keep_n = self._keep_count(seg.length, p)
+            if keep_n >= seg.length:
+                small += 1
+                notes.append(f"left {label}: {seg.length} channels would keep {keep_n} (min_channels "
                              f"{p.min_channels}, round_to {p.round_to}); lower round_to to prune small layers")
                 continue
-            keep = self._keep_indices(out.graph, g, keep_n)
-            self._apply(out.graph, g, keep)
+            keep[r] = self._keep_indices(an, r, keep_n)
             pruned += 1
-            removed_total += g.channels - keep_n
-            notes.append(f"pruned {label}: {g.channels} -> {keep_n} channels")
+            removed_total += seg.length - keep_n
+            notes.append(f"pruned {label}: {seg.length} -> {keep_n} channels")
         if pruned == 0:
             reasons = "; ".join(n.removeprefix("left ") for n in notes if n.startswith("left "))[:400]
             raise PassRefused(self.id, f"no Conv channel group can be pruned ({reasons})")
+        self._rewrite(an, keep)
         _graph.strip_value_info(out)
         _graph.check_loads(out, self.id)
         macs_after = _graph.conv_macs(out)
@@ -238,19 +458,9 @@ class PruneChannelsPass(Pass):
                         "accuracy needs fine-tuning")
         return PassOutput(out, notes=notes, metrics={
             "macs_before": float(macs_before), "macs_after": float(macs_after),
-            "groups_pruned": float(pruned), "groups_left": float(skipped),
+            "groups_pruned": float(pruned), "groups_left": float(skipped), "groups_too_small": float(small),
             "channels_removed": float(removed_total),
             "bytes_before": float(model.ByteSize()), "bytes_after": float(out.ByteSize())})
-
-    @staticmethod
-    def _shared_weights(tracer: _Tracer, g: _Group) -> str | None:
-        nodes = {**g.sinks, **g.depthwise, **g.sources}  # a Conv can be source and sink of one group
-        names = [n.input[i] for n in nodes.values() for i in (1, 2) if i < len(n.input) and n.input[i]]
-        names += sorted(g.params)
-        for name in names:
-            if tracer.counts.get(name, 0) != 1 or names.count(name) > 1:
-                return f"initializer {name} is shared"
-        return None
 
     @staticmethod
     def _keep_count(channels: int, p: "PruneChannelsPass.Params") -> int:
@@ -260,36 +470,41 @@ class PruneChannelsPass(Pass):
         return min(keep, channels)
 
     @staticmethod
-    def _keep_indices(graph: onnx.GraphProto, g: _Group, keep_n: int) -> np.ndarray:
-        """Channels with the highest L1 norm summed over the group's sources (each normalized to max 1)."""
-        inits = _graph.initializer_map(graph)
-        score = np.zeros(g.channels)
-        for node in g.sources.values():
-            w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float64)
+    def _keep_indices(an: _Analysis, r: int, keep_n: int) -> np.ndarray:
+        """Channels with the highest L1 norm summed over the group's Conv slices (each Conv normalized to max 1)."""
+        seg = an.segs.segs[r]
+        score = np.zeros(seg.length)
+        convs = {n.name: n for n in an.sources}
+        for conv, off in seg.sources:
+            w = numpy_helper.to_array(an.inits[convs[conv].input[1]]).astype(np.float64)
             l1 = np.abs(w).reshape(w.shape[0], -1).sum(axis=1)
-            score += l1 / (l1.max() or 1.0)
+            score += l1[off:off + seg.length] / (l1.max() or 1.0)
         order = np.argsort(-score, kind="stable")  # stable: ties keep the lower index, output is deterministic
         return np.sort(order[:keep_n])
 
     @staticmethod
-    def _apply(graph: onnx.GraphProto, g: _Group, keep: np.ndarray) -> None:
+    def _rewrite(an: _Analysis, keep: dict[int, np.ndarray]) -> None:
+        """Apply every group's mask at once; each reader takes the indices its own tensor's layout gives."""
+        graph = an.graph
         inits = _graph.initializer_map(graph)
 
-        def take(name: str, axis: int) -> None:
+        def take(name: str, axis: int, idx: np.ndarray) -> None:
             arr = numpy_helper.to_array(inits[name])
-            _graph.set_initializer(graph, name, np.take(arr, keep, axis=axis))
+            if len(idx) != arr.shape[axis]:
+                _graph.set_initializer(graph, name, np.take(arr, idx, axis=axis))
 
-        for node in (*g.sources.values(), *g.depthwise.values()):
-            take(node.input[1], 0)
-            if len(node.input) > 2 and node.input[2]:
-                take(node.input[2], 0)
-        for node in g.depthwise.values():
-            _graph.set_int_attr(node, "group", len(keep))
-        for node in g.sinks.values():
-            take(node.input[1], 1)
-        for name in g.params:
-            arr = numpy_helper.to_array(inits[name])
-            if arr.ndim <= 1:
-                take(name, 0)
-            else:
-                take(name, arr.ndim - (g.rank - 1))  # the channel axis, right-aligned as broadcasting does
+        for node in an.sources:
+            idx = an.indices(node.output[0], keep)
+            for name in node.input[1:3]:
+                if name:
+                    take(name, 0, idx)
+        for node in an.depthwise:
+            idx = an.indices(node.input[0], keep)
+            for name in node.input[1:3]:
+                if name:
+                    take(name, 0, idx)
+            _graph.set_int_attr(node, "group", len(idx))
+        for node in an.sinks:
+            take(node.input[1], 1, an.indices(node.input[0], keep))
+        for name, axis, tensor in an.params:
+            take(name, axis, an.indices(tensor, keep))
