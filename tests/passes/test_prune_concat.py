@@ -226,3 +226,64 @@ def test_ratio_prune_cuts_macs_and_size_and_loads(build, tmp_path):
     assert conv_macs(result.model) < conv_macs(rng_model)
     assert result.model.ByteSize() < rng_model.ByteSize()
     assert run(result.model).shape == run(rng_model).shape
+
+
+def _random_net(data) -> onnx.ModelProto:
+    """Random CNN DAG: Convs, BN, Relu, MaxPool, depthwise, channel Concat (nested), Add and Mul ties.
+    Every width is a multiple of 4 and every channel c with c % 4 == 1 is an exact zero wherever it is
+    computed, so any consistent prune at ratio 0.3 removes exactly those channels and changes nothing."""
+    from hypothesis import strategies as st
+
+    n = Net(data.draw(st.integers(0, 2**16), label="seed"))
+    zeros = lambda c: tuple(range(1, c, 4))  # noqa: E731
+    tensors: list[tuple[str, int]] = [("x", 4)]
+    first = n.conv("x", 4, 8, zeros(8))
+    tensors.append((first, 8))
+    for _ in range(data.draw(st.integers(2, 8), label="steps")):
+        t, c = data.draw(st.sampled_from(tensors[1:]), label="tensor")
+        op = data.draw(st.sampled_from(["conv", "bn", "relu", "pool", "dw", "concat", "add", "add_conv", "mul"]))
+        if op == "conv":
+            cout = data.draw(st.sampled_from([8, 12, 16]), label="cout")
+            tensors.append((n.conv(t, c, cout, zeros(cout), k=data.draw(st.sampled_from([1, 3]))), cout))
+        elif op == "bn":
+            tensors.append((n.bn(t, c, zeros(c)), c))
+        elif op == "relu":
+            tensors.append((n.op("Relu", [t]), c))
+        elif op == "pool":
+            tensors.append((n.op("MaxPool", [t], kernel_shape=[3, 3], pads=[1, 1, 1, 1]), c))
+        elif op == "dw":
+            tensors.append((n.conv(t, c, c, zeros(c), group=c), c))
+        elif op == "concat":
+            u, d = data.draw(st.sampled_from(tensors), label="other")
+            tensors.append((n.op("Concat", [t, u] if data.draw(st.booleans()) else [u, t], axis=1), c + d))
+        elif op == "add_conv":  # a Conv as wide as t: split wherever t's layout has Concat boundaries
+            tensors.append((n.op("Add", [t, n.conv("x", 4, c, zeros(c), k=1)]), c))
+        else:
+            same = [s for s in tensors[1:] if s[1] == c]
+            u, _ = data.draw(st.sampled_from(same), label="same")
+            tensors.append((n.op("Add" if op == "add" else "Mul", [t, u]), c))
+    t, c = tensors[-1]
+    return n.model(n.head(t, c), channels_in=4)
+
+
+def test_random_concat_graphs_prune_exactly(tmp_path):
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    params = PruneChannelsPass.Params(ratio=0.3, round_to=1, min_channels=1)
+    x = np.random.default_rng(1).standard_normal((1, 4, 16, 16)).astype(np.float32)
+
+    def outputs(m):
+        return ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+
+    @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def check(data):
+        model = _random_net(data)
+        result = PruneChannelsPass().apply(model, params, PassContext(work_dir=tmp_path))
+        assert result.metrics["channels_removed"] > 0
+        ref, got = outputs(model), outputs(result.model)
+        assert got.shape == ref.shape
+        assert np.abs(got - ref).max() <= 1e-5 * max(1.0, float(np.abs(ref).max())), result.notes
+        assert conv_macs(result.model) < conv_macs(model)
+
+    check()
