@@ -327,31 +327,12 @@ def register(group: click.Group) -> None:
                    heavy_name: str, light_name: str, into: Path | None) -> None:
         """Derive thermal switch/switch-back points from stored runs of a heavy and a light variant."""
         from workbench.core.profiles import load_profile, save_profile
-        from workbench.core.profiles.model import ThermalSwitch
         from workbench.core.store import RunStore
-        from workbench.core.tuner.steady import thermal_key
-        from workbench.core.tuner.thresholds import derive_thermal_switch, join_trace
+        from workbench.core.tuner.stored_policy import thermal_policy_from_runs
 
-        store = RunStore(obj.workspace_dir())
-
-        def trace(run_id: int):
-            t, series = store.samples(run_id)
-            key = channel or thermal_key(series)
-            if key is None or key not in series:
-                raise WorkbenchError(f"run {run_id} has no thermal channel "
-                                     f"{'(' + channel + ')' if channel else ''}; this device exposes none")
-            # thermal status is a level: hold the last reading, never interpolate between levels
-            return key, join_trace(t, series[key], store.iterations(run_id), hold="status" in key), series[key]
-
-        key, heavy, sensor = trace(heavy_run)
-        light = trace(light_run)[1] if light_run is not None else None
-        th = derive_thermal_switch(heavy, light, budget_p90_ms, sample_temps=sensor[np.isfinite(sensor)],
-                                   discrete="status" in key)
-        curves = {heavy_name: th.heavy_curve.points(), **({light_name: th.light_curve.points()} if th.light_curve else {})}
-        policy = ThermalSwitch(channel=key, unit="status" if "status" in key else "C", heavy=heavy_name,
-                               light=light_name, switch_at=round(th.switch_at, 2),
-                               switch_back_at=round(th.switch_back_at, 2), budget_p90_ms=budget_p90_ms,
-                               latency_curves=curves)
+        policy, th = thermal_policy_from_runs(RunStore(obj.workspace_dir()), heavy_run, light_run, budget_p90_ms,
+                                              channel=channel, heavy=heavy_name, light=light_name)
+        key = policy.channel
         console.print(f"{key}: heavy misses {budget_p90_ms} ms p90 from {th.heavy_crossing:.2f}; "
                       f"{_policy_text(policy)} (sensor noise {th.noise:.2f}, hysteresis {th.hysteresis:.2f})")
         for w in th.warnings:

@@ -16,6 +16,7 @@ import numpy as np
 from workbench.core.errors import WorkbenchError
 from workbench.core.tuner.measurement import TrialMeasurement, violations
 from workbench.core.tuner.space import SpaceError, TrialConfig, TuningSpace, parse_space
+from workbench.core.tuner.stored_policy import NO_THERMAL
 
 if TYPE_CHECKING:
     from workbench.core.profiles.model import ThermalSwitch
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from workbench.core.tuner.study import StudyResult, TrialRecord
 
 STRATEGIES = ["grid", "random", "tpe", "nsga2"]
-NO_THERMAL = "this device reports no thermal channel: thermal thresholds cannot be derived from its runs"
 
 
 def parse_ints(text: str, field_name: str) -> list[int] | dict[str, int] | None:
@@ -193,25 +193,9 @@ def derive_policy(store: "RunStore", heavy_run: int, light_run: int | None, budg
                   heavy: str = "heavy", light: str = "light") -> tuple["ThermalSwitch", list[str]]:
     """A thermal switch policy (with latency curves for replay) from stored runs of the heavy and light
     variant - what `workbench thresholds` derives - and its warnings."""
-    from workbench.core.profiles.model import ThermalSwitch
-    from workbench.core.tuner.steady import thermal_key
-    from workbench.core.tuner.thresholds import derive_thermal_switch, join_trace
+    from workbench.core.tuner.stored_policy import thermal_policy_from_runs
 
-    def trace(run_id: int, key: str | None) -> tuple[str, np.ndarray, np.ndarray]:
-        t, series = store.samples(run_id)
-        key = key or thermal_key(series)
-        if key is None or key not in series:
-            raise WorkbenchError(f"run {run_id}: {NO_THERMAL}")
-        return key, join_trace(t, series[key], store.iterations(run_id), hold="status" in key), series[key]
-
-    key, heavy_trace, sensor = trace(heavy_run, None)
-    light_trace = trace(light_run, key)[1] if light_run is not None else None
-    th = derive_thermal_switch(heavy_trace, light_trace, budget_p90_ms, sample_temps=sensor[np.isfinite(sensor)],
-                               discrete="status" in key)
-    curves = {heavy: th.heavy_curve.points(), **({light: th.light_curve.points()} if th.light_curve else {})}
-    policy = ThermalSwitch(channel=key, unit="status" if "status" in key else "C", heavy=heavy, light=light,
-                           switch_at=round(th.switch_at, 2), switch_back_at=round(th.switch_back_at, 2),
-                           budget_p90_ms=budget_p90_ms, latency_curves=curves)
+    policy, th = thermal_policy_from_runs(store, heavy_run, light_run, budget_p90_ms, heavy=heavy, light=light)
     return policy, list(th.warnings)
 
 
