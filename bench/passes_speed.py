@@ -3,7 +3,10 @@
 Prints, per model, thread count and variant: p50 latency, speed ratio vs fp32, file size, cosine vs fp32.
 Numbers, not asserts: they depend on the CPU (and on the other processes sharing it).
 
-    python bench/passes_speed.py [--runs 50] [--models mobilenet_se,wild_cnn] [--hw 224]
+    python bench/passes_speed.py [--runs 50] [--models mobilenet_se,wild_cnn] [--hw 224] [--only prune]
+
+prune-channels also prints its own account: groups pruned / left (pinned by a reader it cannot rewrite) /
+too small, Conv MACs and file size before -> after.
 """
 from __future__ import annotations
 
@@ -25,22 +28,32 @@ from workbench_plugins.passes.quantize import Int8DynamicPass, Int8StaticPass
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def variants(model: onnx.ModelProto, hw: int, work: Path) -> dict[str, onnx.ModelProto]:
+def variants(model: onnx.ModelProto, hw: int, work: Path, only: str = "") -> dict[str, onnx.ModelProto]:
     def ctx(name: str) -> PassContext:
         (work / name).mkdir(exist_ok=True)
         return PassContext(work_dir=work / name)
 
     out = {"fp32": model}
-    out["fp16"] = Fp16Pass().apply(model, Fp16Pass.Params(), ctx("fp16")).model
-    out["int8-dynamic"] = Int8DynamicPass().apply(model, Int8DynamicPass.Params(), ctx("dyn")).model
-    static = Int8StaticPass.Params(format="QDQ", types="U8S8", per_channel=True, calib_hw=hw, calibration_samples=16)
-    out["int8-static QDQ U8S8 pc"] = Int8StaticPass().apply(model, static, ctx("static")).model
+    if only not in ("prune",):
+        out["fp16"] = Fp16Pass().apply(model, Fp16Pass.Params(), ctx("fp16")).model
+        out["int8-dynamic"] = Int8DynamicPass().apply(model, Int8DynamicPass.Params(), ctx("dyn")).model
+        static = Int8StaticPass.Params(format="QDQ", types="U8S8", per_channel=True, calib_hw=hw,
+                                       calibration_samples=16)
+        out["int8-static QDQ U8S8 pc"] = Int8StaticPass().apply(model, static, ctx("static")).model
     try:
         pruned = PruneChannelsPass().apply(model, PruneChannelsPass.Params(ratio=0.25), ctx("prune"))
     except PassRefused as refused:  # small layers: a multiple of 8 keeps every channel
         print(f"prune-channels (round_to=8) refused: {refused.reason[:100]}...; using round_to=1")
         pruned = PruneChannelsPass().apply(model, PruneChannelsPass.Params(ratio=0.25, round_to=1), ctx("prune1"))
     out["prune-channels 25%"] = pruned.model
+    m = pruned.metrics
+    print(f"prune-channels 25%: groups pruned {m['groups_pruned']:.0f}, left {m['groups_left']:.0f} "
+          f"(too small {m.get('groups_too_small', 0):.0f}); Conv MACs {m['macs_before'] / 1e6:.1f}M -> "
+          f"{m['macs_after'] / 1e6:.1f}M ({m['macs_after'] / m['macs_before']:.2f}x); file "
+          f"{m['bytes_before'] / 1e6:.2f} -> {m['bytes_after'] / 1e6:.2f} MB ({m['bytes_after'] / m['bytes_before']:.2f}x)")
+    for note in pruned.notes:
+        if note.startswith("left ") and "would keep" not in note:
+            print(f"  {note}")
     return out
 
 
@@ -77,13 +90,14 @@ def main() -> None:
     ap.add_argument("--models", default="mobilenet_se,wild_cnn")
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--hw", type=int, default=224)
+    ap.add_argument("--only", choices=["", "prune"], default="", help="prune: fp32 vs prune-channels only")
     args = ap.parse_args()
     for name in args.models.split(","):
         model = onnx.load(str(ROOT / "resources" / "models" / f"{name}.onnx"))
         feed = _data.generate(_data.input_specs(model, hw=args.hw), 1, seed=7)[0]
         shape = {k: v.shape for k, v in feed.items()}
         with tempfile.TemporaryDirectory() as tmp:
-            built = variants(model, args.hw, Path(tmp))
+            built = variants(model, args.hw, Path(tmp), args.only)
         blobs = {k: m.SerializeToString() for k, m in built.items()}
         outs = {k: ort.InferenceSession(b, providers=["CPUExecutionProvider"]).run(None, feed)[0]
                 for k, b in blobs.items()}
