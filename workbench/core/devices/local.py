@@ -50,11 +50,8 @@ class LocalDevice(Device):
         return ProbeSampler(local_probes(self.sysfs_root), rate_hz, clock=self.clock)
 
     def channel_specs(self) -> list[ChannelSpec]:
-        """The probes' channels (a ProbeSampler discovers them without starting its thread)."""
-        from workbench.core.telemetry.local_probes import local_probes
-        from workbench.core.telemetry.sampler import ProbeSampler
-
-        return ProbeSampler(local_probes(self.sysfs_root)).channels()
+        """The probes' channels: a ProbeSampler discovers them without starting its thread."""
+        return self.telemetry(1.0).channels()
 
     def run(
         self,
