@@ -22,7 +22,7 @@ from workbench.app.charts.live_chart import LiveChart
 from workbench.app.dialogs import show_error
 from workbench.app.widgets.compare_tab import CompareTab
 from workbench.app.widgets.derive_dialog import DeriveDialog
-from workbench.app.widgets.devices_dock import DevicesPanel
+from workbench.app.widgets.devices_dock import POLL_MS as DEVICE_POLL_MS, DevicesPanel
 from workbench.app.widgets.history_tab import HistoryTab
 from workbench.app.widgets.layers_tab import LayersTab
 from workbench.app.widgets.models_dock import ModelsPanel
@@ -80,7 +80,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, workspace: str | Path, settings: QSettings | None = None,
                  device_lister: Callable[[], list[Device]] | None = None,
-                 variant_store_factory: Callable[[], Any] | None = None, parent: QWidget | None = None) -> None:
+                 variant_store_factory: Callable[[], Any] | None = None, parent: QWidget | None = None,
+                 device_poll_ms: int = DEVICE_POLL_MS) -> None:
         super().__init__(parent)
         self.setWindowTitle("Edge Workbench")
         self.setObjectName("mainWindow")
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         self._variant_store_factory = variant_store_factory
         self._derive_cancel = threading.Event()
         self.last_error: QMessageBox | None = None
+        self._primed: str | None = None  # device whose chart layout was last primed
 
         # models and plumbing
         self.live = LiveRunModel()
@@ -122,7 +124,7 @@ class MainWindow(QMainWindow):
                         (self.history_tab, "History"), (self.tuner_tab, "Tuner")):
             self.tabs.addTab(w, name)
         self.setCentralWidget(self.tabs)
-        self.devices_panel = DevicesPanel(self.devices_vm, self.tasks)
+        self.devices_panel = DevicesPanel(self.devices_vm, self.tasks, poll_ms=device_poll_ms)
         self.models_panel = ModelsPanel(self.models_vm, self.tasks, variant_store_factory, self.store)
         self.run_panel = RunPanel()
         self.devices_dock = self._dock("Devices", self.devices_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -159,6 +161,7 @@ class MainWindow(QMainWindow):
         self.devices_panel.sig_error.connect(self._on_failure)
         self.devices_panel.sig_devices_changed.connect(self._devices_changed)
         self.devices_panel.sig_selected.connect(self._device_selected)
+        self.devices_panel.sig_status.connect(self.status_text.setText)
         self.models_panel.sig_error.connect(self._on_failure)
         self.models_panel.sig_derive_requested.connect(self.ask_derive)
         self.models_panel.sig_derive_cancel.connect(lambda: self._derive_cancel.set())
@@ -199,6 +202,8 @@ class MainWindow(QMainWindow):
         self.start_action = action(run, "Start run", self.start_run, ["Ctrl+R"])
         self.stop_action = action(run, "Stop run", self.stop_run, ["Esc", "Ctrl+."])
         action(run, "Refresh devices", self.devices_panel.refresh, ["F5"])
+        action(run, "Connect over TCP…", self.devices_panel.open_connect_dialog)
+        action(run, "Disconnect TCP device", self.devices_panel.disconnect_selected)
         view = self.menuBar().addMenu("&View")
         for dock in (self.devices_dock, self.models_dock, self.run_dock):
             view.addAction(dock.toggleViewAction())
@@ -232,6 +237,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self.devices_vm.rows:
             self.devices_panel.refresh()
+            self.devices_panel.start_polling()
             self.refresh_history()
             # Import every pass plugin (onnx, onnxslim, onnxconverter...) on a worker now, so the first
             # "Derive..." does not freeze the window for seconds; the registry caches what it loaded.
@@ -249,6 +255,7 @@ class MainWindow(QMainWindow):
         self._save_settings()
         self._derive_cancel.set()  # a running pass stops at its next check
         self.tuner_tab.shutdown()
+        self.devices_panel.shutdown()
         stopped = self.runner.shutdown()
         self.tasks.shutdown()
         if stopped:
@@ -268,8 +275,12 @@ class MainWindow(QMainWindow):
         try:
             job = form.to_job()
             device = self.devices_vm.devices.get(form.device or "")
-            if device is None:
+            row = self.devices_vm.row(form.device)
+            if device is None or row is None:
                 raise WorkbenchError(f"device {form.device}: not in the device list (refresh devices)")
+            if not row.usable:
+                raise WorkbenchError(f"device {form.device} is {row.state.value}"
+                                     + (f": {row.detail}" if row.detail else "") + "; pick another or reconnect it")
         except WorkbenchError as exc:
             self.report_error(exc)
             return
@@ -315,8 +326,7 @@ class MainWindow(QMainWindow):
 
     # -- devices -------------------------------------------------------------------------------
     def _devices_changed(self) -> None:
-        usable = [r.serial for r in self.devices_vm.rows if r.usable]
-        self.run_panel.set_devices(usable, self.devices_vm.selected)
+        self.run_panel.set_devices(self.devices_vm.rows, self.devices_vm.selected)
         self._device_selected(self.devices_vm.selected)
 
     def _device_selected(self, serial: str | None) -> None:
@@ -325,14 +335,22 @@ class MainWindow(QMainWindow):
             return
         self.run_panel.device.setCurrentText(serial)
         device = self.devices_vm.devices.get(serial)
-        if device is None or self.runner.busy or self.current_run_id is not None:
-            return  # never re-lay-out charts that show a run
+        row = self.devices_vm.row(serial)
+        if device is None or row is None or not row.usable or self.runner.busy or self.current_run_id is not None:
+            return  # never re-lay-out charts that show a run (nor ask an offline phone)
+        if self._primed == serial:
+            return  # a poll saw the same device again: its layout is already shown
+        self._primed = serial
 
         def done(channels: list) -> None:
             if not self.runner.busy and self.current_run_id is None:
                 self.chart.prime(channels)
 
-        self.tasks.submit(device.channel_specs, done, lambda f: None)  # leaves no sampler running on a phone
+        def failed(_f: TaskFailure) -> None:
+            if self._primed == serial:
+                self._primed = None  # try again next time it is listed or selected
+
+        self.tasks.submit(device.channel_specs, done, failed)  # leaves no sampler running on a phone
 
     # -- variants ------------------------------------------------------------------------------
     def ask_derive(self, parent_id: str) -> DeriveDialog | None:
