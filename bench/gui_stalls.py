@@ -6,8 +6,11 @@ demo model on this machine (per-layer profiling on) through core's run_benchmark
 Prints tick count, p50/p99/max lateness (targets: p99 < 50 ms, max < 100 ms), and for the worst ticks
 where the GUI thread's time went, from Linux's per-thread /proc/thread-self/schedstat: on a CPU (our own
 GUI-thread work), runnable but waiting for a CPU (the scheduler: other processes on a shared VM), or
-neither (asleep or blocked: waiting for the GIL that another of our threads holds). Usage:
-    QT_QPA_PLATFORM=offscreen python bench/gui_stalls.py [--seconds 10] [--model mobilenet_se]
+neither (asleep or blocked: waiting for the GIL that another of our threads holds). With --trace, a
+sampler thread also reads the GUI thread's Python stack every ~1 ms and each worst tick lists what the
+GUI thread was in (our or pyqtgraph's function, or "native: ..." for Qt's own C++ work under the event
+loop, e.g. painting). Usage:
+    QT_QPA_PLATFORM=offscreen python bench/gui_stalls.py [--seconds 10] [--model mobilenet_se] [--trace]
 """
 from __future__ import annotations
 
@@ -15,7 +18,9 @@ import argparse
 import os
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +32,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--model", default="mobilenet_se")
+    ap.add_argument("--trace", action="store_true", help="sample the GUI thread's stack for the worst ticks")
     args = ap.parse_args()
 
     from PySide6.QtCore import QSettings, QTimer
@@ -54,6 +60,8 @@ def main() -> None:
         time.sleep(0.001)
 
     late: list[float] = []
+    tick_at: list[float] = []  # perf_counter of each recorded tick (the gap before it is late[i] + 5 ms)
+    profiled_from: list[int | None] = [None]  # first tick after the per-layer profiled pass drew an iteration
     split: list[tuple[float, float]] = []  # per tick: GUI thread ms on a CPU, ms runnable-but-waiting
     last = [time.perf_counter(), *_schedstat()]
     recording = [False]
@@ -63,6 +71,9 @@ def main() -> None:
         cpu, wait = _schedstat()
         if recording[0]:
             late.append(max(0.0, (now - last[0]) * 1000 - 5.0))
+            tick_at.append(now)
+            if profiled_from[0] is None and len(w.live.latency["profiled"]):
+                profiled_from[0] = len(late) - 1
             split.append(((cpu - last[1]) / 1e6, (wait - last[2]) / 1e6))
         last[:] = [now, cpu, wait]
 
@@ -71,6 +82,9 @@ def main() -> None:
     probe.timeout.connect(tick)
     finished = []
     w.bridge.sig_run_finished.connect(lambda ev: finished.append(ev.result))
+    sampler = _StackSampler(threading.get_ident()) if args.trace else None
+    if sampler is not None:
+        sampler.start()
     probe.start()
     recording[0] = True
     t_call = time.perf_counter()
@@ -81,6 +95,8 @@ def main() -> None:
         time.sleep(0.0005)
     recording[0] = False
     probe.stop()
+    if sampler is not None:
+        sampler.stop()
     result = finished[0]
     frames, set_data = w.chart.frames, w.chart.set_data_calls
     w.close()
@@ -93,14 +109,62 @@ def main() -> None:
     print(f"targets p99 < 50 ms: {'ok' if p99 < 50 else 'MISSED'};  max < 100 ms: {'ok' if a.max() < 100 else 'MISSED'}")
     print(f"machine load average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
           "(a shared VM: stalls beyond our own GUI-thread work are the scheduler's)")
-    worst = np.argsort(a)[-5:][::-1]
+    worst = list(np.argsort(a)[-5:][::-1])
     print("worst ticks (index: ms):", ", ".join(f"{i}: {a[i]:.0f}" for i in worst))
+    if profiled_from[0] is not None:
+        tail = a[profiled_from[0]:]
+        print(f"from the profiled pass's first drawn iteration to the end (tick {profiled_from[0]}, "
+              f"{len(tail)} ticks): p99 {np.percentile(tail, 99):.1f} ms  max {tail.max():.1f} ms")
+        worst += [profiled_from[0] + int(j) for j in np.argsort(tail)[-3:][::-1] if profiled_from[0] + j not in worst]
     print("  where the GUI thread was during each (ms): on CPU / waiting for a CPU / blocked or asleep")
     for i in worst:
         cpu, wait = split[i]
         gap = a[i] + 5.0
         print(f"  tick {i} ({100 * i / len(a):.0f}% into the run): {gap:.0f} ms = {cpu:.0f} / {wait:.0f} / "
               f"{max(0.0, gap - cpu - wait):.0f}")
+        if sampler is not None:
+            seen = sampler.between(tick_at[i] - gap / 1000, tick_at[i])
+            total = sum(seen.values()) or 1
+            for where, n in seen.most_common(4):
+                print(f"      {100 * n / total:3.0f}%  {where}")
+
+
+class _StackSampler(threading.Thread):
+    """Reads one thread's Python stack every ~1 ms: (time, innermost workbench/pyqtgraph frame)."""
+
+    def __init__(self, ident: int) -> None:
+        super().__init__(name="stack-sampler", daemon=True)
+        self.target = ident
+        self.samples: list[tuple[float, str]] = []
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.wait(0.001):
+            frame = sys._current_frames().get(self.target)
+            self.samples.append((time.perf_counter(), _where(frame)))
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+    def between(self, t0: float, t1: float) -> Counter:
+        return Counter(w for t, w in self.samples if t0 <= t <= t1)
+
+
+def _where(frame) -> str:
+    """'pkg/module.py:func <- caller' for the innermost frames in our code or pyqtgraph; frames only in
+    this script (its processEvents loop or tick) mean the thread is in Qt's C++ (events, layout, paint)."""
+    chain = []
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if ("workbench" in path or "pyqtgraph" in path) and "bench/" not in path:
+            chain.append(f"{'/'.join(Path(path).parts[-2:])}:{frame.f_code.co_name}")
+        elif not chain and Path(path).name == "gui_stalls.py":
+            return f"native: Qt under {frame.f_code.co_name}() (line {frame.f_lineno})"
+        frame = frame.f_back
+        if len(chain) == 3:
+            break
+    return " <- ".join(chain) or "?"
 
 
 def _schedstat() -> tuple[int, int]:
