@@ -2,12 +2,16 @@
 
 Run under a virtual display, e.g.:
     Xvfb :99 -screen 0 1600x1000x24 & DISPLAY=:99 python tests/gui/screenshots.py resources/screenshots
-It makes two runs on this machine (the second with 1 thread), grabs the Live tab mid-run and after,
-Layers (with a diff), Compare and History, derives an fp16 variant and tunes base vs fp16 at 64/96 px
-(Tuner tab), and writes PNGs into the given folder.
+It first connects the window to a test phone (the adbpeer from tests/, over direct TCP, with its config,
+adb key and remembered targets in a temporary folder, never the user's) through the "Connect over TCP"
+dialog, so the Devices dock shows an adb device next to this machine. Then it makes two runs on this
+machine (the second with 1 thread), grabs the Live tab mid-run and after, Layers (with a diff), Compare
+and History, derives an fp16 variant and tunes base vs fp16 at 64/96 px (Tuner tab), and writes PNGs
+into the given folder.
 """
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -24,11 +28,19 @@ def main(out: Path) -> None:
     from workbench.core.devices.registry import list_devices
     from workbench.core.models import demo_model_path
 
+    from tests.adbpeer.adb_server import closed_port
+    from tests.adbpeer.peer import AdbPeer, PeerConfig
+
     out.mkdir(parents=True, exist_ok=True)
     app = create_app()
     tmp = Path(tempfile.mkdtemp(prefix="wb-shots-"))
+    os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")  # remembered targets: not the user's
+    os.environ["ANDROID_USER_HOME"] = str(tmp / "android")  # adb key: not the user's
+    nobody = closed_port()  # no adb server is found there: the connect goes direct
+    os.environ["ANDROID_ADB_SERVER_PORT"] = str(nobody.getsockname()[1])
+    peer = AdbPeer(tmp / "phone", PeerConfig()).start()
     w = MainWindow(tmp / "ws", settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat),
-                   device_lister=lambda: list_devices(include_adb=False))
+                   device_lister=lambda: list_devices())
     w.resize(1560, 960)
     w.show()
 
@@ -39,6 +51,15 @@ def main(out: Path) -> None:
             time.sleep(0.005)
 
     pump(20, lambda: w.run_panel.device.count() > 0 and not w.tasks.pending)
+    dialog = w.devices_panel.open_connect_dialog()
+    dialog.target.setText(f"127.0.0.1:{peer.port}")
+    pump(0.5)
+    dialog.grab().save(str(out / "connect-dialog.png"))
+    dialog.try_connect()
+    pump(30, lambda: not dialog.isVisible())
+    pump(20, lambda: w.devices_panel._item(peer.serial) is not None
+         and "device)" in w.devices_panel._item(peer.serial).text())
+    w.devices_panel.select("local")
     w.open_model(demo_model_path("mobilenet_se"))
     pump(20, lambda: not w.tasks.pending)
     finished: list = []
@@ -107,6 +128,9 @@ def main(out: Path) -> None:
     pump(0.5)
     w.grab().save(str(out / "tuner.png"))
     w.close()
+    peer.stop()
+    peer.reap()
+    nobody.close()
     print("\n".join(str(p) for p in sorted(out.glob("*.png"))))
 
 

@@ -54,7 +54,16 @@ def test_connect_poll_offline_disconnect(qtbot, adb_window, make_peer, demo_mode
     dialog.target.setText("127.0.0.1:notaport")
     dialog.try_connect()
     assert "expected HOST:PORT" in dialog.error.text() and "\n" not in dialog.error.text()
-    assert dialog.isVisible() and remembered.load() == []
+    assert dialog.isVisible() and dialog.error.isVisible() and remembered.load() == []
+
+    refused = closed_port()  # nothing listens there: the connect fails, the dialog stays and says why
+    dialog.target.setText(f"127.0.0.1:{refused.getsockname()[1]}")
+    dialog.try_connect()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
+    refused.close()
+    text = dialog.error.text()
+    assert dialog.isVisible() and text and "\n" not in text and not text.startswith("connecting"), text
+    assert remembered.load() == []
 
     dialog.target.setText(f" 127.0.0.1:{peer.port} ")
     with qtbot.waitSignal(dialog.sig_connected, timeout=30_000):

@@ -20,4 +20,5 @@ def apply_style(app: QApplication) -> None:
     """A missing sheet only means the platform look, never an error."""
     p = style_path()
     if p is not None:
-        app.setStyleSheet(p.read_text())
+        # url()s in a sheet resolve against the working directory: point them at the sheet's own folder
+        app.setStyleSheet(p.read_text().replace("@STYLE_DIR@", p.parent.as_posix()))

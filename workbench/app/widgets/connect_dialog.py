@@ -37,6 +37,7 @@ class ConnectDialog(QDialog):
         self.error.setObjectName("connectError")
         self.error.setStyleSheet("color: #ef5350")
         self.error.setWordWrap(True)
+        self.error.hide()  # shown with a message only: no blank gap above the buttons
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Connect")
         self.buttons.accepted.connect(self.try_connect)
@@ -55,23 +56,26 @@ class ConnectDialog(QDialog):
         try:
             target = check_target(self.target.text())
         except WorkbenchError as exc:
-            self.error.setText(str(exc))
+            self._say(str(exc), error=True)
             return
         self._set_busy(True)
-        self.error.setStyleSheet("color: #a0a4aa")
-        self.error.setText(f"connecting to {target}… (a phone may ask to allow USB debugging: tap Allow)")
+        self._say(f"connecting to {target}… (a phone may ask to allow USB debugging: tap Allow)", error=False)
         self._submit(lambda: connect(target), self._done, self._failed)
 
     def _done(self, message: str) -> None:
         self._set_busy(False)
-        self.error.setText("")
+        self._say("", error=False)
         self.sig_connected.emit(message)
         self.accept()
 
     def _failed(self, failure: TaskFailure) -> None:
         self._set_busy(False)
-        self.error.setStyleSheet("color: #ef5350")
-        self.error.setText(error_text(failure.exc).splitlines()[0] if str(failure.exc) else error_text(failure.exc))
+        self._say((error_text(failure.exc).splitlines() or [""])[0], error=True)
+
+    def _say(self, text: str, error: bool) -> None:
+        self.error.setStyleSheet("color: #ef5350" if error else "color: #a0a4aa")
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy

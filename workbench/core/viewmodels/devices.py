@@ -34,7 +34,10 @@ class DeviceRow:
 
     @property
     def text(self) -> str:
-        return f"{self.serial}  ({self.kind}, {self.state.value})"
+        """'10.0.0.7:5555  (adb, device)  Pixel 6': the model only when usable (else the detail says why
+        not, which is too long for a row: it is the row's tooltip and the info panel's text)."""
+        model = f"  {self.detail}" if self.usable and self.detail else ""
+        return f"{self.serial}  ({self.kind}, {self.state.value}){model}"
 
 
 @dataclass
