@@ -89,6 +89,8 @@ def make_phone_tree(root: Path) -> Path:
     _write(root / "sys/bus/iio/devices/iio:device0/energy_value", _odpm_text(0))
     _write(root / "sys/bus/iio/devices/iio:device1/name", "not a meter\n")
     _write(root / f"proc/{FAKE_PID}/statm", "61234 2560 1200 10 0 3000 0\n")
+    _write(root / f"proc/{FAKE_PID}/smaps_rollup", cap.SMAPS_ROLLUP)
+    _write(root / "proc/self/smaps_rollup", cap.SMAPS_ROLLUP)  # the kernel has smaps_rollup (4.14+)
     pid_file = root / "data/local/tmp/workbench/run/runner.pid"
     _write(pid_file, f"{FAKE_PID}\n")
     return pid_file
@@ -149,7 +151,7 @@ def test_sampler_on_fake_phone(shell: str, tmp_path: Path) -> None:
         "cpu.load.0", "cpu.load.1", "cpu.load.2", "cpu.load.3", "cpu.load.all",
         "cpu.freq.0", "cpu.freq.2",
         "thermal.BIG", "thermal.battery", "thermal.BIG_2",
-        "power.battery", "power.battery.external", "mem.runner.rss",
+        "power.battery", "power.battery.external", "mem.runner.rss", "mem.runner.pss", "mem.runner.uss",
         "power.rail.S10M_VDD_TPU", "power.rail.VSYS_PWR_MODEM", "power.rail.S2M_VDD_CPUCL2",
         "thermal.status", "thermal.hal.BIG", "thermal.hal.battery", "thermal.hal.VIRTUAL-SKIN", "thermal.hal.TPU",
     }
@@ -164,6 +166,10 @@ def test_sampler_on_fake_phone(shell: str, tmp_path: Path) -> None:
     assert first["thermal.battery"] == pytest.approx(29.8)
     assert first["power.battery"] == pytest.approx(0.612 * 4.012) and first["power.battery.external"] == 0.0
     assert first["mem.runner.rss"] == pytest.approx(2560 * parser.header.page_kb / 1024)
+    # smaps_rollup every 10 ticks at 20 Hz (the default, about 0.5 s), on the tick it was read at
+    assert [i for i, s in enumerate(samples) if "mem.runner.pss" in s.values] == [0, 10]
+    assert first["mem.runner.pss"] == pytest.approx(150112 / 1024)
+    assert first["mem.runner.uss"] == pytest.approx((29600 + 120400) / 1024)
     loads = [s.values for s in ticks if "cpu.load.0" in s.values]
     assert loads, "the writer advanced /proc/stat, so some ticks must carry load"
     for v in loads:

@@ -16,7 +16,7 @@ returns at once); failing that busybox `usleep`, failing that whole seconds (rat
 Output, one line each, space separated; `-` means "not readable this tick":
 
     H wb-sampler 1                       first line; version of this format
-    H cfg period_ms=<P> slow=<K> therm=<T> sleep=<frac|usleep|int>
+    H cfg period_ms=<P> slow=<K> therm=<T> sleep=<frac|usleep|int> pss=<Q>
     H stat                               /proc/stat is readable (cpu section present in S lines)
     H cpus <list>                        /sys/devices/system/cpu/possible, e.g. 0-7
     H freq <policy> <cpu ids...>         one per frequency domain, in `f` order
@@ -24,6 +24,7 @@ Output, one line each, space separated; `-` means "not readable this tick":
     H bat <supply name>                  battery current_now/voltage_now/status are readable
     H plug <supply name>                 one per charger input with an `online` file, in bit order
     H mem <page_kB>                      runner memory via the pid file (statm resident pages)
+    H pss                                the kernel has smaps_rollup (4.14+): P lines may follow
     H odpm <n> <rail...>                 one per ODPM energy meter (iio device), rails in file order
     H ts <|-joined dumpsys lines>        dumpsys thermalservice works; the first reading
     H end
@@ -32,6 +33,17 @@ Output, one line each, space separated; `-` means "not readable this tick":
                                          every tick; <cpu> is `a` for the all-CPU line, else the index
     E <uptime> <n> <energy_value lines joined by |>      every K ticks per ODPM meter
     T <uptime> <|-joined status + HAL temperature lines>   every K ticks (background)
+    P <uptime> <Pss kB> <Private_Clean kB> <Private_Dirty kB>  every Q ticks while the runner lives
+    P <uptime> - <pid>                   the runner's smaps_rollup is unreadable (SELinux, no ptrace
+                                         rights); said once per pid, which is then no longer tried
+
+Runner PSS/USS: smaps_rollup walks the runner's page tables (about 1 ms for a few hundred MB, against
+microseconds for statm), so it is read only every Q ticks (default about twice a second), with a
+`while read` over the file (no process spawned) that stops at Private_Dirty. The header cannot look
+at the runner (the loop starts before it), so `H pss` says only that the kernel provides the file
+(the shell's own /proc/self/smaps_rollup is readable). A P line is printed just before its S line, so
+it rides on that very tick. No pid file yet, a dead runner or a zombie (statm all zeros) give no P
+line at all: "not yet" is no reading, not a problem.
 """
 from __future__ import annotations
 
@@ -55,6 +67,7 @@ class SamplerConfig:
     pid_file: str = DEFAULT_PID_FILE
     clock: str = "/proc/uptime"  # never prefixed by root: pacing needs the real clock
     dumpsys: str = "dumpsys"  # "" disables thermal status
+    pss_every: int | None = None  # ticks between runner smaps_rollup reads; default about 0.5 s; 0 = never
     max_ticks: int = 0  # 0 = run until killed or the reader goes away
 
     @property
@@ -67,6 +80,13 @@ class SamplerConfig:
             return max(1, self.slow_every)
         return max(1, round(self.hz))
 
+    @property
+    def pss_ticks(self) -> int:
+        """Ticks between smaps_rollup reads (0 = off): about every 0.5 s unless `pss_every` says."""
+        if self.pss_every is not None:
+            return self.pss_every
+        return max(1, round(self.hz / 2))
+
 
 def _check(cfg: SamplerConfig) -> None:
     if not (0.01 <= cfg.hz <= 1000):
@@ -77,6 +97,8 @@ def _check(cfg: SamplerConfig) -> None:
             raise WorkbenchError(f"sampler: {name} {value!r} must not contain whitespace or quotes")
     if cfg.thermal_every < 1 or cfg.max_ticks < 0:
         raise WorkbenchError("sampler: thermal_every must be >= 1 and max_ticks >= 0")
+    if cfg.pss_every is not None and cfg.pss_every < 0:
+        raise WorkbenchError(f"sampler: pss_every {cfg.pss_every} must be >= 0 (0 = no PSS/USS)")
 
 
 _SCRIPT = r"""
@@ -98,7 +120,7 @@ zz() {
   *) sleep $(( ($1 + 999) / 1000 )) ;;
   esac
 }
-echo "H cfg period_ms=$P slow=$K therm=$TE sleep=$SLP"
+echo "H cfg period_ms=$P slow=$K therm=$TE sleep=$SLP pss=$PE"
 HS=0; [ -r "$R/proc/stat" ] && HS=1 && echo "H stat"
 v=; read -r v 2>/dev/null < "$R/sys/devices/system/cpu/possible"
 if [ -z "$v" ] && [ $HS = 1 ]; then
@@ -149,6 +171,7 @@ if [ "${rs:-0}" -gt 0 ] 2>/dev/null && [ "${rk:-0}" -gt 0 ] 2>/dev/null; then
   _q=$(( rk / rs )); if [ $_q -gt 24 ]; then PK=64; elif [ $_q -gt 6 ]; then PK=16; fi
 fi
 echo "H mem $PK"
+HP=0; [ "$PE" -gt 0 ] && [ -r "$R/proc/self/smaps_rollup" ] && HP=1 && echo "H pss"
 OD=""; i=0
 for e in "$R"/sys/bus/iio/devices/iio:device*/energy_value; do
   v=; read -r v 2>/dev/null < "$e"
@@ -177,7 +200,7 @@ if [ -n "$DS" ] && command -v "$DS" >/dev/null 2>&1; then
 fi
 echo "H end"
 set -f
-n=0; dp=""
+n=0; dp=""; SD=""
 read -r UP _r < "$CLK"; ms_of "$UP"; NX=$MS
 while :; do
   read -r UP _r < "$CLK"
@@ -209,6 +232,18 @@ while :; do
   pid=; read -r pid 2>/dev/null < "$PIDF"; rs=
   case $pid in ''|*[!0-9]*) ;; *) read -r _z rs _r 2>/dev/null < "$R/proc/$pid/statm" ;; esac
   L="$L m ${rs:--}"
+  if [ $HP = 1 ] && [ $(( n % PE )) -eq 0 ] && [ "${rs:-0}" != 0 ] && [ "$pid" != "$SD" ]; then
+    ps=; pc=; pd=
+    while read -r k v _r; do
+      case $k in Pss:) ps=$v ;; Private_Clean:) pc=$v ;; Private_Dirty:) pd=$v; break ;; esac
+    done 2>/dev/null < "$R/proc/$pid/smaps_rollup"
+    if [ -n "$ps" ]; then
+      echo "P $UP $ps ${pc:--} ${pd:--}"
+    else
+      rs=; read -r _z rs _r 2>/dev/null < "$R/proc/$pid/statm"
+      [ "${rs:-0}" != 0 ] && SD=$pid && echo "P $UP - $pid"
+    fi
+  fi
   echo "$L"
   if [ $(( n % K )) -eq 0 ]; then
     i=0
@@ -241,6 +276,7 @@ def build_sampler_script(cfg: SamplerConfig) -> str:
             f"P={cfg.period_ms}",
             f"K={cfg.slow_ticks}",
             f"TE={cfg.thermal_every}",
+            f"PE={cfg.pss_ticks}",
             f"MAX={cfg.max_ticks}",
             f"CLK={shlex.quote(cfg.clock)}",
             f"PIDF={shlex.quote(cfg.pid_file)}",

@@ -9,14 +9,17 @@ from ODPM energy meters), `thermal.status` (Android thermal status level 0..6) a
 `thermal.hal.<name>` (C, temperatures from the thermal HAL). Power channels follow the additivity
 rule in `telemetry/power.py`: the rails add up among themselves, the battery contains them all.
 
-One Sample per `S` tick, never one per `E` (ODPM) or `T` (thermal status) line: those come every K
-ticks (T from a background dumpsys, so possibly after later S lines), and a Sample holding only their
+One Sample per `S` tick, never one per `E` (ODPM), `T` (thermal status) or `P` (runner PSS/USS)
+line: those come every K ticks (T from a background dumpsys, so possibly after later S lines), and a Sample holding only their
 keys would be "the latest sample" for consumers that read one (the cooldown gate, a run's end
 temperature) while lacking every tick channel, and a row of gaps in the charts. Their values are kept
 pending and merged into the first S tick parsed after them; the sample's `t` is that tick's time, so
 an E value is at most one period older than its sample and a T value one period plus the dumpsys time
 (both are averages/levels over about a second anyway). A newer E/T reading of the same key replaces a
-pending one; what is pending when the stream ends is dropped.
+pending one; what is pending when the stream ends is dropped. P lines are printed right before their
+S line, so PSS/USS ride on the tick they were read at. `mem.runner.pss`/`.uss` are announced when the
+header says the kernel has smaps_rollup; a runner whose file is denied (SELinux) gets one problem and
+no values, a runner not started yet or gone gets neither.
 
 Unit and sign decisions that need more than one reading are sticky for the life of the parser: the
 thermal scale per zone (from its first non-zero value), the battery current unit (µA once any value
@@ -55,6 +58,7 @@ class SamplerHeader:
     battery: str | None = None
     plugs: list[str] = field(default_factory=list)
     page_kb: int | None = None
+    pss: bool = False  # the kernel has smaps_rollup: runner PSS/USS come in P lines
     odpm: dict[int, list[str]] = field(default_factory=dict)  # meter index -> rail names
     hal_keys: dict[str, str] = field(default_factory=dict)  # HAL sensor name -> channel key
     thermal_status: bool = False
@@ -77,7 +81,8 @@ class SamplerLineParser:
         self._prev_cpu: dict[str, CpuTimes] = {}
         self._prev_odpm: dict[int, OdpmReading] = {}
         self._rail_keys: dict[str, str] = {}
-        self._pending: dict[str, float] = {}  # E/T values waiting for the next S tick
+        self._pending: dict[str, float] = {}  # E/T/P values waiting for the next S tick
+        self._pss_denied = False  # one problem for a denied smaps_rollup, not one per reading
 
     @property
     def current_unit(self) -> str | None:
@@ -121,6 +126,9 @@ class SamplerLineParser:
             if tag == "T ":
                 self._pending.update(self._thermal_status(line))
                 return None
+            if tag == "P ":
+                self._pending.update(self._runner_pss(line))
+                return None
         except (ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError) as exc:
             self._problem(f"sampler: unreadable line ({type(exc).__name__}): {clip(line)}")
             return None
@@ -162,6 +170,8 @@ class SamplerLineParser:
             h.plugs.append(args[0])
         elif word == "mem":
             h.page_kb = to_int(rest) or 4
+        elif word == "pss":
+            h.pss = True
         elif word == "odpm" and args and is_uint(args[0]):
             h.odpm[int(args[0])] = args[1:]
             for rail in args[1:]:
@@ -191,6 +201,9 @@ class SamplerLineParser:
             self._add("power.battery.external", "flag", "power_state", "charging / on external power")
         if h.page_kb is not None:
             self._add("mem.runner.rss", "MB", "memory", "runner RSS")
+        if h.pss:
+            self._add("mem.runner.pss", "MB", "memory", "runner PSS")
+            self._add("mem.runner.uss", "MB", "memory", "runner USS (private clean + dirty)")
         if h.thermal_status:
             self._add("thermal.status", "level", "thermal_status", "Android thermal status (0 none .. 6 shutdown)")
             for name, key in list(h.hal_keys.items()):
@@ -224,7 +237,8 @@ class SamplerLineParser:
         if "b" in sections and self.header.battery:
             self._battery(sections["b"], values)
         m = sections.get("m", [])
-        if m and is_uint(m[0]) and self.header.page_kb:
+        if m and is_uint(m[0]) and int(m[0]) > 0 and self.header.page_kb:
+            # a zombie (exited, not yet reaped) reads all zeros: no reading, not "0 MB"
             values["mem.runner.rss"] = int(m[0]) * self.header.page_kb / 1024.0
         self._pending.clear()
         return Sample(t=t, values=values)
@@ -295,6 +309,30 @@ class SamplerLineParser:
             key = self.header.hal_keys.get(temp.name)
             if key is not None:
                 values[key] = temp.value_c
+        return values
+
+    def _runner_pss(self, line: str) -> dict[str, float]:
+        """PSS and USS (MB) of one smaps_rollup reading; a denied reading is one problem, then silence."""
+        toks = line.split()
+        if len(toks) < 3 or to_float(toks[1]) is None:
+            self._problem(f"sampler: bad P line: {clip(line)}")
+            return {}
+        if toks[2] == "-":
+            if not self._pss_denied:
+                self._pss_denied = True
+                pid = toks[3] if len(toks) > 3 else "<pid>"
+                self._problem(f"sampler: /proc/{pid}/smaps_rollup of the runner is not readable "
+                              "(SELinux or no ptrace rights): no runner PSS/USS")
+            return {}
+        if not self.header.pss:
+            return {}
+        nums = [int(x) if is_uint(x) else None for x in (toks[2:] + ["-", "-"])[:3]]
+        if nums[0] is None:
+            self._problem(f"sampler: bad P line: {clip(line)}")
+            return {}
+        values = {"mem.runner.pss": nums[0] / 1024.0}
+        if nums[1] is not None and nums[2] is not None:
+            values["mem.runner.uss"] = (nums[1] + nums[2]) / 1024.0
         return values
 
     def _problem(self, text: str) -> None:
