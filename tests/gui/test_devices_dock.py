@@ -122,3 +122,46 @@ def test_run_panel_runner_cooldown_affinity_reach_the_job(qtbot, window, demo_mo
     assert (job.runner, job.cooldown_c, job.cooldown_timeout_s, job.affinity) == ("ort-python", 4.5, 30.0, [0])
     rp.cooldown.setChecked(False)
     assert rp.form().to_job().cooldown_c is None
+
+
+def test_failing_polls_open_one_dialog_per_streak(qtbot) -> None:
+    from workbench.app import create_app
+    from workbench.app.widgets.devices_dock import DevicesPanel
+    from workbench.app.workers import TaskRunner
+    from workbench.core.devices.local import LocalDevice
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.viewmodels.devices import DevicesViewModel
+
+    create_app()
+    broken = [False]
+
+    def lister():
+        if broken[0]:
+            raise WorkbenchError("adb_targets.json: not a remembered-targets file")
+        return [LocalDevice()]
+
+    tasks = TaskRunner()
+    panel = DevicesPanel(DevicesViewModel(lister), tasks, poll_ms=60_000)
+    qtbot.addWidget(panel)
+    errors, statuses, listed = [], [], []
+    panel.sig_error.connect(errors.append)
+    panel.sig_status.connect(statuses.append)
+    panel.sig_listed.connect(listed.append)
+    with qtbot.waitSignal(panel.sig_listed, timeout=10_000):
+        panel.refresh()
+    broken[0] = True
+    for expected in (1, 1, 1):  # three failing polls: one dialog, then status-bar lines
+        panel.poll()
+        qtbot.waitUntil(lambda: not panel._listing, timeout=10_000)
+        assert len(errors) == expected
+    assert len(statuses) == 2 and "listing devices failed again" in statuses[-1]
+    panel.refresh()  # asked for by the user: always a dialog
+    qtbot.waitUntil(lambda: len(errors) == 2, timeout=10_000)
+    broken[0] = False
+    panel.poll()
+    qtbot.waitUntil(lambda: len(listed) == 2, timeout=10_000)
+    broken[0] = True
+    panel.poll()  # a new streak after a success: a dialog again
+    qtbot.waitUntil(lambda: len(errors) == 3, timeout=10_000)
+    panel.shutdown()
+    tasks.shutdown()

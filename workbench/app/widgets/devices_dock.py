@@ -44,6 +44,8 @@ class DevicesPanel(QWidget):
         self.poller = TaskRunner(self, max_threads=1)
         self._listing = False  # a listing is running on the poller
         self._again = False  # a manual refresh / connect asked while one ran: list once more after it
+        self._manual = False  # the running listing was asked for (its failure gets a dialog)
+        self._failing = False  # the last listing failed: a poll failing again only updates the status bar
         self.timer = QTimer(self)
         self.timer.setInterval(poll_ms)
         self.timer.timeout.connect(self.poll)
@@ -83,14 +85,14 @@ class DevicesPanel(QWidget):
             self._again = True
             return
         self.refresh_button.setEnabled(False)
-        self._list()
+        self._list(manual=True)
 
     def poll(self) -> None:
         if not self._listing:  # a slow adb listing (connect timeouts) must not pile up polls
-            self._list()
+            self._list(manual=False)
 
-    def _list(self) -> None:
-        self._listing = True
+    def _list(self, manual: bool) -> None:
+        self._listing, self._manual = True, manual
         self.poller.submit(self.vm.fetch_devices, self._got_devices, self._failed)
 
     def _listed(self) -> None:
@@ -101,6 +103,7 @@ class DevicesPanel(QWidget):
             self.refresh()
 
     def _got_devices(self, found: list) -> None:
+        self._failing = False
         selected_before = self.vm.selected
         was_usable = (row.usable if (row := self.vm.row(selected_before)) else False)
         changes = self.vm.set_devices(found)
@@ -139,8 +142,13 @@ class DevicesPanel(QWidget):
         self.list.blockSignals(False)
 
     def _failed(self, failure: TaskFailure) -> None:
+        repeated = self._failing and not self._manual
+        self._failing = True
         self._listed()
-        self.sig_error.emit(failure)
+        if repeated:  # one dialog per failure streak, not one every poll
+            self.sig_status.emit(f"listing devices failed again: {failure.exc}")
+        else:
+            self.sig_error.emit(failure)
 
     # -- selection and info ----------------------------------------------------------------------
     def _item(self, serial: str | None) -> QListWidgetItem | None:
