@@ -14,20 +14,10 @@ from workbench.cli.render import render_result
 from workbench.core.benchmark import run_benchmark
 from workbench.core.devices.registry import get_device
 from workbench.core.errors import InputSpecError
+from workbench.core.knobs import parse_affinity, parse_shape
 from workbench.core.events import Event, Progress, RunFinished
 from workbench.core.store import RunStore
 from workbench.core.types import BenchmarkJob, RunStatus
-
-
-def parse_shape(text: str) -> tuple[str, list[int]]:
-    """NAME=1x3x320x320 -> ("NAME", [1, 3, 320, 320])."""
-    name, sep, dims = text.partition("=")
-    try:
-        if not sep or not name:
-            raise ValueError
-        return name, [int(d) for d in dims.lower().replace(",", "x").split("x")]
-    except ValueError:
-        raise InputSpecError(f"--shape {text!r}: expected NAME=DxDxD, e.g. image=1x3x320x320") from None
 
 
 def parse_input(text: str) -> tuple[str, Path]:
@@ -38,19 +28,6 @@ def parse_input(text: str) -> tuple[str, Path]:
     if not p.is_file():
         raise InputSpecError(f"--input {name}: {p}: no such file")
     return name, p.resolve()
-
-
-def parse_affinity(text: str | None) -> list[int] | None:
-    """--affinity 0,2 -> [0, 2]; a one-line error for anything that is not distinct CPU numbers."""
-    if not text:
-        return None
-    try:
-        cpus = [int(c) for c in text.split(",")]
-        if any(c < 0 for c in cpus) or len(set(cpus)) != len(cpus):
-            raise ValueError
-    except ValueError:
-        raise InputSpecError(f"--affinity {text!r}: expected distinct CPU numbers like 0,1") from None
-    return cpus
 
 
 def build_job(model: Path, *, warmup: int, runs: int | None, seconds: float | None, threads: int | None,

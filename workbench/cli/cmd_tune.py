@@ -370,7 +370,7 @@ def _cascade_command(group: click.Group) -> None:
 
         Picks the cheapest threshold whose answers agree with HEAVY on at least --target-agreement of the
         inputs; latency is measured here on the host with onnxruntime."""
-        from workbench.cli.cmd_profile import parse_shape
+        from workbench.core.knobs import parse_shape
         from workbench.core.passes.variants import resolve_model_arg
         from workbench.core.profiles import load_profile, save_profile
         from workbench.core.tuner.cascade import cascade_feeds, tune_cascade

@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (
 from workbench.core.errors import WorkbenchError
 from workbench.core.events import Progress
 from workbench.core.viewmodels.devices import DeviceRow
-from workbench.core.viewmodels.run_form import ADB_ONLY_RUNNERS, RUNNERS, RunForm, parse_affinity
+from workbench.core.knobs import parse_affinity
+from workbench.core.viewmodels.run_form import ADB_ONLY_RUNNERS, RUNNERS, RunForm
 
 
 class RunPanel(QWidget):

@@ -5,50 +5,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.core.errors import InputSpecError, ModelError
+from workbench.core.knobs import parse_affinity, parse_shapes
 from workbench.core.types import BenchmarkJob
 
 RUNNERS = ("ort-python", "ort-perf-test")
 ADB_ONLY_RUNNERS = frozenset({"ort-perf-test"})  # drives onnxruntime_perf_test on an Android device
-
-
-def parse_shapes(text: str) -> dict[str, list[int]]:
-    """`image=1x3x224x224; mask=1x128` -> {"image": [1,3,224,224], "mask": [1,128]}."""
-    shapes: dict[str, list[int]] = {}
-    for part in [p.strip() for p in text.replace("\n", ";").split(";") if p.strip()]:
-        name, sep, dims = part.partition("=")
-        try:
-            if not sep or not name.strip():
-                raise ValueError
-            values = [int(d) for d in dims.lower().replace(",", "x").split("x")]
-            if any(v <= 0 for v in values):
-                raise ValueError
-        except ValueError:
-            raise InputSpecError(f"shape {part!r}: expected NAME=DxDxD with positive sizes, "
-                                 "e.g. image=1x3x224x224") from None
-        shapes[name.strip()] = values
-    return shapes
-
-
-def parse_affinity(text: str) -> list[int] | None:
-    """'0,2' / '0 2' / '4-7' -> CPU ids; '' -> None (no pinning); a one-line error for anything else."""
-    text = text.strip()
-    if not text:
-        return None
-    cpus: list[int] = []
-    try:
-        for part in text.replace(" ", ",").split(","):
-            if not part:
-                continue
-            lo, dash, hi = part.partition("-")
-            first, last = int(lo), int(hi) if dash else int(lo)
-            if first < 0 or last < first:
-                raise ValueError
-            cpus.extend(range(first, last + 1))
-        if not cpus or len(set(cpus)) != len(cpus):
-            raise ValueError
-    except ValueError:
-        raise InputSpecError(f"affinity {text!r}: expected distinct CPU numbers like 0,1 or 4-7") from None
-    return cpus
 
 
 @dataclass
