@@ -96,7 +96,7 @@ def test_injection_named_file_creates_nothing(make_peer, open_link: OpenLink, tm
     src.write_bytes(b"payload")
     remote = f"/data/local/tmp/{name}"
     link.push(src, remote)
-    link.makedirs(f"/data/local/tmp/d; touch PWNED.onnx")
+    link.makedirs("/data/local/tmp/d; touch PWNED.onnx")
     assert link.sha256(remote) == _sha(src)
     link.remove(remote)
     assert not link.stat(remote).exists

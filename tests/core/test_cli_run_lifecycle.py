@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -10,7 +9,6 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 
 from workbench.core.store import RunStore
 from workbench.core.types import RunStatus

@@ -12,7 +12,7 @@ from workbench.core.store import RunStore
 from workbench.core.tuner.recorded import RecordedSpace
 from workbench.core.tuner.space import Constraints, SpaceError
 from workbench.core.tuner.study import run_study
-from workbench.core.types import BenchmarkJob, ChannelSpec, IterationEvent, Sample
+from workbench.core.types import BenchmarkJob, ChannelSpec, Sample
 from workbench.core.viewmodels.tuner import (
     NO_THERMAL, TunerForm, chosen_text, derive_policy, pareto_points, profile_for, replay_text, rows_of,
     thermal_trace,

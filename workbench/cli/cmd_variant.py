@@ -23,7 +23,6 @@ from workbench.cli.common import CliContext, console, err_console
 
 if TYPE_CHECKING:
     from workbench.core.passes.base import PassContext
-    from workbench.core.passes.recipes import RecipeStep
     from workbench.core.passes.variants import Variant, VariantStore
 
 # Core pass modules pull in onnx/onnxruntime/pydantic; they are imported inside the commands so

@@ -209,7 +209,6 @@ def fold_batchnorm(model: onnx.ModelProto) -> tuple[int, list[str]]:
     graph = model.graph
     inits = initializer_map(graph)
     prod = producers(graph)
-    cons = consumers(graph)
     counts = use_counts(graph)
     graph_outputs = {o.name for o in graph.output}
     skipped: list[str] = []

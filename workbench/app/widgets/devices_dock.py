@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 from workbench.app.widgets.connect_dialog import ConnectDialog
 from workbench.app.workers import TaskFailure, TaskRunner
 from workbench.core.viewmodels.connect import disconnect
-from workbench.core.viewmodels.devices import DeviceChanges, DeviceRow, DevicesViewModel
+from workbench.core.viewmodels.devices import DeviceRow, DevicesViewModel
 
 POLL_MS = 2000
 

@@ -21,7 +21,7 @@ from workbench.core.tuner.stored_policy import NO_THERMAL
 if TYPE_CHECKING:
     from workbench.core.profiles.model import ThermalSwitch
     from workbench.core.store import RunStore
-    from workbench.core.tuner.study import StudyResult, TrialRecord
+    from workbench.core.tuner.study import StudyResult
 
 STRATEGIES = ["grid", "random", "tpe", "nsga2"]
 
