@@ -6,18 +6,31 @@ policies, 40 thermal zones, battery, runner pid) so the per-channel reads are co
 taken from getrusage(RUSAGE_CHILDREN) around each run: the shell plus every `sleep` it forked and
 reaped. For comparison it also runs a naive loop that forks one `cat` of all files per tick at 50 Hz.
 
+Runner PSS/USS: a real runner stand-in (a child python holding --ballast-mb of touched memory, so
+smaps_rollup has page tables to walk) is sampled at 50 Hz with smaps_rollup off, at the default
+cadence (every 25 ticks = 0.5 s) and on every tick, interleaved --repeats times; medians of CPU per
+tick give the cost of one smaps_rollup read and what the default cadence adds per tick.
+
+`--baseline REV` compares the sampler script of a git revision with the working tree's, interleaved
+on the same configs (medians of --repeats runs): how a change to the script moved the per-tick cost.
+
     /tmp/wbvenv/bin/python bench/adb_sampler_cost.py [--seconds 3] [--shell dash] [--rates 10,50,100]
+                                                     [--ballast-mb 200] [--repeats 3] [--only runner]
+                                                     [--baseline REV]
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import resource
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+from workbench.core.adb import sampler_script as current
 from workbench.core.adb.sampler_script import SamplerConfig, build_sampler_script
 from workbench.core.adb.telemetry_lines import SamplerLineParser
 
@@ -62,7 +75,7 @@ def run(shell: str, script: str) -> tuple[str, float, float]:
     """stdout, wall seconds, CPU seconds (user+sys of the shell and all children it reaped)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
-    out = subprocess.run([shell, "-c", script], capture_output=True, text=True, timeout=120, check=True).stdout
+    out = subprocess.run([*shell.split(), "-c", script], capture_output=True, text=True, timeout=120, check=True).stdout
     wall = time.monotonic() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -71,6 +84,10 @@ def run(shell: str, script: str) -> tuple[str, float, float]:
 
 def measure(shell: str, cfg: SamplerConfig, label: str) -> None:
     out, wall, cpu = run(shell, build_sampler_script(cfg))
+    show(cfg, label, out, wall, cpu)
+
+
+def show(cfg: SamplerConfig, label: str, out: str, wall: float, cpu: float) -> None:
     parser = SamplerLineParser()
     parser.feed_text(out)
     ticks = [line for line in out.splitlines() if line.startswith("S ")]
@@ -87,15 +104,102 @@ def measure(shell: str, cfg: SamplerConfig, label: str) -> None:
     )
 
 
+RUNNER = """
+import sys, time
+ballast = bytes(range(256)) * (int(sys.argv[1]) * 4096)  # touched pages, as a loaded model holds
+open(sys.argv[2], "w").write(str(__import__("os").getpid()))
+print("ready", flush=True)
+sys.stdin.read()  # until the bench closes our stdin
+"""
+
+
+def runner_rows(shell: str, seconds: float, ballast_mb: int, repeats: int, tmp: str) -> None:
+    """CPU per tick with the runner's smaps_rollup off / at the default cadence / every tick (50 Hz)."""
+    pid_file = Path(tmp) / "ballast.pid"
+    child = subprocess.Popen([sys.executable, "-c", RUNNER, str(ballast_mb), str(pid_file)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        rss = next(line.split()[1] for line in Path(f"/proc/{child.pid}/status").read_text().splitlines()
+                   if line.startswith("VmRSS:"))
+        hz = 50.0
+        n = max(2, int(hz * seconds))
+        variants = {"pss off": 0, "pss default": None, "pss every tick": 1}
+        per_tick: dict[str, list[float]] = {k: [] for k in variants}
+        reads: dict[str, int] = {}
+        for _ in range(repeats):
+            for label, every in variants.items():
+                cfg = SamplerConfig(hz=hz, max_ticks=n, dumpsys="", pid_file=str(pid_file), pss_every=every)
+                out, wall, cpu = run(shell, build_sampler_script(cfg))
+                per_tick[label].append(1000 * cpu / n)
+                reads[label] = sum(1 for line in out.splitlines() if line.startswith("P "))
+        print(f"runner stand-in: pid {child.pid}, VmRSS {int(rss) / 1024:.0f} MB; {hz:.0f} Hz, {n} ticks, "
+              f"median of {repeats} interleaved runs (each includes the one-off 0.2 s sleep probe)")
+        med = {k: statistics.median(v) for k, v in per_tick.items()}
+        for label in variants:
+            print(f"  {label:<15} {med[label]:.3f} ms/tick  ({reads[label]:3d} smaps_rollup reads)  "
+                  f"runs: {' '.join(f'{x:.3f}' for x in per_tick[label])}")
+        one = (med["pss every tick"] - med["pss off"]) * n / max(1, reads["pss every tick"])
+        print(f"  one smaps_rollup read by the shell: {one:.3f} ms; default cadence adds "
+              f"{med['pss default'] - med['pss off']:+.3f} ms/tick "
+              f"({100 * (med['pss default'] - med['pss off']) / med['pss off']:+.1f} %)")
+    finally:
+        child.stdin.close()  # type: ignore[union-attr]
+        child.wait(timeout=10)
+
+
+def load_revision(rev: str, tmp: str):  # noqa: ANN201 - a module object
+    """workbench/core/adb/sampler_script.py as of git revision `rev`, imported under its own name."""
+    repo = Path(__file__).resolve().parents[1]
+    text = subprocess.run(["git", "show", f"{rev}:workbench/core/adb/sampler_script.py"], cwd=repo,
+                          capture_output=True, text=True, check=True).stdout
+    path = Path(tmp) / "baseline_sampler_script.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("baseline_sampler_script", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def baseline_rows(shell: str, rev: str, rates: list[float], seconds: float, repeats: int, tmp: str,
+                  pid_file: Path) -> None:
+    """Per-tick CPU of the script at `rev` against the working tree's, interleaved run by run."""
+    old = load_revision(rev, tmp)
+    print(f"before = {rev}, after = working tree; CPU ms/tick, median of {repeats} interleaved runs")
+    for label, kw in (("real /", {}), ("phone tree", {"root": tmp, "pid_file": str(pid_file)})):
+        for hz in rates:
+            n = max(2, int(hz * seconds))
+            res: dict[str, list[float]] = {"before": [], "after": []}
+            for _ in range(repeats):
+                for name, mod in (("before", old), ("after", current)):
+                    _, _, cpu = run(shell, mod.build_sampler_script(mod.SamplerConfig(hz=hz, max_ticks=n, dumpsys="", **kw)))
+                    res[name].append(1000 * cpu / n)
+            mb, ma = statistics.median(res["before"]), statistics.median(res["after"])
+            print(f"  {label:<10} {hz:5.0f} Hz  before {mb:.3f}  after {ma:.3f}  after/before {ma / mb:.3f}  "
+                  f"(before {' '.join(f'{x:.2f}' for x in res['before'])} | after {' '.join(f'{x:.2f}' for x in res['after'])})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=3.0)
-    ap.add_argument("--shell", default="dash")
+    ap.add_argument("--shell", default="dash", help="e.g. dash, mksh, \"busybox sh\"")
     ap.add_argument("--rates", default="10,50,100")
+    ap.add_argument("--ballast-mb", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--only", choices=["runner", "baseline"], help="only the runner PSS/USS or --baseline rows")
+    ap.add_argument("--baseline", metavar="REV", help="also compare with the sampler script at git revision REV")
     args = ap.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         pid_file = phone_tree(Path(tmp))
+        if args.baseline:
+            baseline_rows(args.shell, args.baseline, rates, args.seconds, args.repeats, tmp, pid_file)
+        if args.only != "baseline":
+            runner_rows(args.shell, args.seconds, args.ballast_mb, args.repeats, tmp)
+        if args.only:
+            return
         print(f"shell: {args.shell}; {args.seconds:g} s per run; device clock = /proc/uptime (10 ms resolution)")
         for hz in rates:
             ticks = max(2, int(hz * args.seconds))
