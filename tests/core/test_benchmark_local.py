@@ -138,3 +138,31 @@ def test_a_broken_event_consumer_does_not_lose_the_run(tmp_path: Path) -> None:
     assert result.status == RunStatus.DONE and result.latency.count == 5
     assert len(store.iterations(result.run_id)) == 6  # stored before the view saw them
     assert "view exploded" in result.conditions["event_consumer_errors"][0]
+
+
+def test_a_raising_probe_is_disabled_and_the_run_says_so(tmp_path: Path) -> None:
+    """A third-party probe (public Probe API) that raises: sampling goes on, the run records why."""
+    from workbench.core.telemetry.local_probes import local_probes
+    from workbench.core.telemetry.probe import Probe
+    from workbench.core.telemetry.sampler import ProbeSampler
+    from workbench.core.types import ChannelSpec
+
+    class FlakyRail(Probe):
+        id = "flaky_rail"
+
+        def channels(self):
+            return [ChannelSpec("power.rail.flaky", "W", "power", "flaky")]
+
+        def read(self):
+            raise OSError(5, "Input/output error reading the rail")
+
+    class WithFlakyProbe(LocalDevice):
+        def telemetry(self, rate_hz):
+            return ProbeSampler([*local_probes(), FlakyRail()], rate_hz, clock=self.clock)
+
+    store = RunStore(tmp_path / "ws")
+    result = run_benchmark(WithFlakyProbe(), BenchmarkJob(model_path=MODELS / "wild_cnn.onnx", runs=20,
+                                                          telemetry_hz=50), store, lambda e: None)
+    assert result.status == RunStatus.DONE
+    assert any("flaky_rail" in p and "Input/output error" in p for p in result.conditions["telemetry_problems"])
+    assert any("cpu.load.all" in s.values for s in store.iter_samples(result.run_id))

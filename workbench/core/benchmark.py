@@ -119,11 +119,13 @@ def _finalize(result: BenchmarkResult, job: BenchmarkJob, store: RunStore, rec: 
               output: RunnerOutput | None, load_before, cancel: threading.Event, emit: Emit) -> None:
     """Stop telemetry, summarize, store layers and the final status; each step may fail without losing the
     final status (the run row must never stay `running`)."""
+    telemetry_problems: list[str] = []
     if telemetry is not None:
         try:
             telemetry.stop()
         except Exception as exc:  # noqa: BLE001
             emit(Log("warning", f"telemetry did not stop cleanly: {exc}"))
+        telemetry_problems = telemetry.problems()
     try:
         _summarize(result, job, rec, output, load_before)
         if isinstance(cancel, RunStop) and cancel.planned:
@@ -135,6 +137,8 @@ def _finalize(result: BenchmarkResult, job: BenchmarkJob, store: RunStore, rec: 
         result.error = (result.error + "; " if result.error else "") + f"summary failed: {type(exc).__name__}: {exc}"
         if result.status == RunStatus.DONE:
             result.status = RunStatus.FAILED
+    if telemetry_problems:
+        result.conditions["telemetry_problems"] = telemetry_problems[:20]
     if emit.failures:  # type: ignore[attr-defined]
         result.conditions["event_consumer_errors"] = list(emit.failures)  # type: ignore[attr-defined]
     store.finish_run(result)

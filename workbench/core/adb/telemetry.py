@@ -119,3 +119,6 @@ class AdbTelemetry(TelemetrySource):
         self.close_stream()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+    def problems(self) -> list[str]:
+        return list(self.parser.problems) + ([f"sampling ended early: {self.error}"] if self.error else [])

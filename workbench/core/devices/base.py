@@ -71,6 +71,11 @@ class TelemetrySource(ABC):
     def stop(self) -> None:
         """Stop sampling; returns after the last `on_sample` call has returned."""
 
+    def problems(self) -> list[str]:
+        """What went wrong while sampling (disabled probes, denied files, a dropped stream), one line each;
+        the run records them so a gap in a chart has its reason next to it."""
+        return []
+
 
 class Device(ABC):
     """A target that can run ONNX models: this machine, or an adbd peer."""

@@ -90,7 +90,7 @@ class ProbeSampler(TelemetrySource):
 
     def _disable(self, probe: Probe, reason: str) -> None:
         name = probe.id or type(probe).__name__
-        self.disabled[name] = reason
+        self.disabled[name] = reason  # reported by problems()
         log.warning("telemetry probe %s disabled: %s", name, reason)
 
     def channels(self) -> list[ChannelSpec]:
@@ -114,6 +114,9 @@ class ProbeSampler(TelemetrySource):
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join()
+
+    def problems(self) -> list[str]:
+        return [f"probe {name} disabled: {reason}" for name, reason in self.disabled.items()]
 
     def _tick(self, on_sample: Callable[[Sample], None]) -> None:
         t = self.clock()
