@@ -1,11 +1,13 @@
-"""Tuner view-model: form -> space (errors name the field), trial rows and verdicts, Pareto points, the
-chosen text, thermal traces (absent channel stated), thresholds + replay from stored runs, export."""
+"""Tuner view-model: form -> space (errors name the field; pass knobs, energy budget, sustained settings),
+trial rows and verdicts (why energy is unknown), Pareto points, the chosen text, the sustained verdict,
+thermal traces (absent channel stated), thresholds + replay from stored runs, export."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
+from workbench.core.errors import WorkbenchError
 from workbench.core.models import demo_model_path
 from workbench.core.passes.variants import VariantStore
 from workbench.core.store import RunStore
@@ -14,8 +16,8 @@ from workbench.core.tuner.space import Constraints, SpaceError
 from workbench.core.tuner.study import run_study
 from workbench.core.types import BenchmarkJob, ChannelSpec, Sample
 from workbench.core.viewmodels.tuner import (
-    NO_THERMAL, TunerForm, chosen_text, derive_policy, pareto_points, profile_for, replay_text, rows_of,
-    thermal_trace,
+    NO_THERMAL, TunerForm, chosen_text, derive_policy, pareto_points, pass_knobs_for, profile_for, replay_text,
+    rows_of, searchable_passes, sustain, thermal_trace, trial_row,
 )
 
 from tests.tuner.conftest import RECORDED
@@ -99,3 +101,101 @@ def test_export_profile_of_a_recorded_study_names_the_chosen_variant(tmp_path) -
     profile = profile_for(study, space, paths, vstore, fingerprint, "local", "demo on local")
     doc = json.loads(profile.model_dump_json())
     assert doc["model"]["variant"]["path"] == str(model) and doc["provenance"]["trials"] == 4
+
+
+# -- pass knobs, energy budget, sustained mode (what `tune --pass-space/--budget-energy-mj/--sustained` take) --
+def test_pass_knobs_text_and_declared_spaces_become_pass_params() -> None:
+    form = TunerForm(variants={"base": "/m.onnx"}, energy_mj=2.5,
+                     pass_knobs="prune-channels.ratio = null, 0.25; fp16.keep_io_types=true")
+    space = form.to_space()
+    assert space.pass_params == {"prune-channels.ratio": [None, 0.25], "fp16.keep_io_types": [True]}
+    assert space.axes()["pass.prune-channels.ratio"] == [None, 0.25] and space.size() == 2
+    assert space.constraints.energy_mj == 2.5
+    declared = TunerForm(variants={"base": "/m.onnx"}, pass_spaces=["prune-channels"]).to_space()
+    assert len(declared.pass_params["prune-channels.ratio"]) == 5  # a float range becomes 5 points, as in the CLI
+    typed = TunerForm(variants={"base": "/m.onnx"}, pass_spaces=["prune-channels"],
+                      pass_knobs="prune-channels.ratio=0.5").to_space()
+    assert typed.pass_params["prune-channels.ratio"] == [0.5]  # typed values win over the declared range
+    assert "prune-channels" in dict(searchable_passes())
+    assert form.study_name(space, "local") != TunerForm(variants={"base": "/m.onnx"}).study_name(
+        TunerForm(variants={"base": "/m.onnx"}).to_space(), "local")  # knobs are part of the resumable identity
+    for kw, match in (
+            ({"pass_knobs": "ratio=0.25"}, "pass knobs: 'ratio=0.25': expected <pass_id>"),
+            ({"pass_knobs": "prune-channels.ratio"}, "pass knobs: 'prune-channels.ratio'"),
+            ({"pass_knobs": "a.b=1; a.b=2"}, "pass knobs: a.b is given twice"),
+            ({"pass_knobs": "a.b= , "}, "pass knobs: a.b: needs at least one value"),
+            ({"pass_spaces": ["no-such-pass"]}, "pass spaces: unknown pass 'no-such-pass'"),
+            ({"sustained": True, "sustained_cap_s": 0}, "sustained cap \\(s\\): 0"),
+            ({"sustained": True, "finalists": 0}, "finalists: 0: must be above 0")):
+        with pytest.raises(SpaceError, match=match):
+            TunerForm(variants={"base": "m"}, **kw).to_space()
+
+
+def test_pass_knobs_are_checked_against_the_installed_pass_before_any_trial(tmp_path) -> None:
+    model = demo_model_path("mobilenet_se")
+    vstore = VariantStore(tmp_path)
+    plain = TunerForm(variants={"base": str(model)}).to_space()
+    assert pass_knobs_for(plain, vstore, {"base": model}) is None
+    space = TunerForm(variants={"base": str(model)}, pass_knobs="prune-channels.ratio=null,0.25").to_space()
+    knobs = pass_knobs_for(space, vstore, {"base": model})
+    assert knobs is not None and knobs.parents["base"].sha256 == vstore.register_root(model).sha256
+    bad = TunerForm(variants={"base": str(model)}, pass_knobs="prune-channels.ratio=1.5").to_space()
+    with pytest.raises(SpaceError, match=r"^pass knobs: pass_params\.prune-channels\.ratio: "):
+        pass_knobs_for(bad, vstore, {"base": model})
+
+
+def _power_run(store: RunStore, channels: list[ChannelSpec], values: dict[str, float]) -> int:
+    samples, its = simulate(2.0, 10.0, 5.0, seed=4)
+    rid = store.create_run("phone", "/m.onnx", BenchmarkJob(model_path=__file__))
+    store.add_channels(rid, channels)
+    for s in samples:
+        store.add_sample(rid, Sample(s.t, values))
+    for it in its:
+        store.add_iteration(rid, it)
+    return rid
+
+
+def test_trial_rows_say_why_energy_is_unknown(tmp_path) -> None:
+    from workbench.core.tuner.measurement import TrialMeasurement
+    from workbench.core.tuner.power import run_power
+    from workbench.core.tuner.space import TrialConfig
+
+    store = RunStore(tmp_path)
+    try:
+        runs = {
+            "none": _power_run(store, [ChannelSpec("cpu.load.all", "%", "cpu_load", "all")], {"cpu.load.all": 50.0}),
+            "rail": _power_run(store, [ChannelSpec("power.rail.cpu", "W", "power", "cpu rail")],
+                               {"power.rail.cpu": 1.0}),
+            "battery": _power_run(store, [ChannelSpec("power.battery", "W", "power", "battery")],
+                                  {"power.battery": 2.0}),
+        }
+        space = TunerForm(variants={"base": "/m.onnx"}, energy_mj=5.0).to_space()
+        rows = {}
+        for name, rid in runs.items():
+            power = run_power(store, rid)  # what BenchmarkMeasure stores in the trial's extra
+            m = TrialMeasurement(p50_ms=2.0, p90_ms=3.0, run_id=rid, power_w=power.watts,
+                                 extra={"power": power.to_json()})
+            m.energy_mj = power.watts * m.p50_ms if power.watts is not None else None
+            rows[name] = trial_row(0, TrialConfig(), m, space)
+    finally:
+        store.close()
+    assert rows["none"].note == "energy unknown: the device reports no power telemetry"
+    assert rows["none"].verdict == "over: energy_mj" and not rows["none"].feasible  # unknown energy is not met
+    assert rows["rail"].note.startswith("energy unknown: only partial power channels (power.rail.cpu)")
+    assert rows["battery"].note == "" and rows["battery"].energy_mj == pytest.approx(4.0)
+    assert rows["battery"].verdict == "ok"
+
+
+def test_sustained_is_skipped_without_a_feasible_trial_and_export_says_why(tmp_path) -> None:
+    rec = RecordedSpace.load(RECORDED)
+    space = rec.space(Constraints(p90_ms=1e-6))  # nothing is that fast
+    study = run_study(space, rec.measure, strategy="grid", n_trials=3)
+    # no finalist: returns before touching a device, so no measure is needed
+    out = sustain(space, study, None, finalists=2, cap_s=5.0, slope_c_per_min=0.5)  # type: ignore[arg-type]
+    assert out.chosen is None and out.verdict() == "sustained: skipped: no trial met the constraints"
+    ok_space = rec.space(Constraints(p90_ms=50.0))
+    ok = run_study(ok_space, rec.measure, strategy="grid", n_trials=2)
+    model = demo_model_path("mobilenet_se")
+    with pytest.raises(WorkbenchError, match="sustained: skipped: .*: nothing to export \\(untick sustained"):
+        profile_for(ok, ok_space, {n: model for n in ok_space.variants}, VariantStore(tmp_path), {}, "local", "x",
+                    sustained=out)

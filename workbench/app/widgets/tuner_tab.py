@@ -1,8 +1,10 @@
-"""Tuner tab: space and constraints editor, live trial table, Pareto scatter, chosen configuration,
-thermal switching thresholds over a run's traces, replay, and Export profile.
+"""Tuner tab: space and constraints editor (with pass knobs, an energy budget and sustained mode), live
+trial table, Pareto scatter, chosen configuration and sustained verdict, thermal switching thresholds over
+a run's traces, replay, and Export profile.
 
-It only shows and wires: the study runs core's run_study over a BenchmarkMeasure on a StudyController
-thread; thresholds, replay and export run on the task pool; all logic is in viewmodels/tuner.py.
+It only shows and wires: the study runs core's run_study over a BenchmarkMeasure (with PassKnobs) and then
+the sustained finalists on a StudyController thread; thresholds, replay and export run on the task pool;
+all logic is in viewmodels/tuner.py.
 """
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from typing import Any, Callable
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-    QListWidgetItem, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget, QVBoxLayout, QWidget,
+    QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+    QListWidget, QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QTableWidget,
+    QVBoxLayout, QWidget,
 )
 
 from workbench.app.widgets.tables import fill
@@ -22,12 +25,14 @@ from workbench.core.errors import DeviceDisconnected, RunCancelled, WorkbenchErr
 from workbench.core.events import Log, Progress
 from workbench.core.viewmodels.models import VariantNode
 from workbench.core.viewmodels.tuner import (
-    STRATEGIES, ParetoPoints, ThermalTrace, TrialRow, TunerForm, chosen_text, derive_policy, pareto_points,
-    profile_for, replay_text, rows_of, thermal_trace, trial_row,
+    STRATEGIES, ParetoPoints, SustainedOutcome, ThermalTrace, TrialRow, TunerForm, chosen_text, derive_policy,
+    pareto_points, pass_knobs_for, profile_for, replay_text, rows_of, searchable_passes, sustain, thermal_trace,
+    trial_row,
 )
 
 COLORS = [(66, 165, 245), (255, 167, 38), (102, 187, 106), (239, 83, 80), (171, 71, 188), (38, 198, 218)]
-HEADERS = ["#", "configuration", "p50 ms", "p90 ms", "peak MB", "cosine", "energy mJ", "verdict", "run"]
+HEADERS = ["#", "configuration", "p50 ms", "p90 ms", "peak MB", "cosine", "energy mJ", "verdict", "run", "notes"]
+FINALIST_HEADERS = ["configuration", "short p90", "sustained p50", "sustained p90", "judged on", "run", "verdict"]
 
 
 def _spin(maximum: float, decimals: int, special: str, step: float = 1.0) -> QDoubleSpinBox:
@@ -49,6 +54,12 @@ class TunerTab(QWidget):
     sig_thermal_shown = Signal(int)
     """A run's temperature/latency traces are shown. Argument: run id."""
 
+    sig_sustained = Signal(object)
+    """The sustained phase ended (chosen, none feasible, or cancelled). Argument: `SustainedOutcome`."""
+
+    sig_passes_listed = Signal(list)
+    """Passes with a declared search space were listed. Argument: [(pass id, knob names)]."""
+
     sig_exported = Signal(object)
     """A tuning profile was written. Argument: its `Path`."""
 
@@ -67,6 +78,7 @@ class TunerTab(QWidget):
         self.policy = None
         self.trace: ThermalTrace | None = None
         self.rows: list[TrialRow] = []
+        self.sustained: SustainedOutcome | None = None  # the last study's sustained phase, if it had one
         self._build()
         self.controller.sig_trial.connect(self._on_trial)
         self.controller.sig_event.connect(self._on_event)
@@ -74,6 +86,7 @@ class TunerTab(QWidget):
         self.controller.sig_failed.connect(self._on_failed)
         self.controller.sig_busy_changed.connect(self._set_busy)
         self._set_busy(False)
+        self.tasks.submit(searchable_passes, self._set_passes, self.sig_error.emit)  # plugin imports: off the GUI
 
     # -- construction --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -97,6 +110,37 @@ class TunerTab(QWidget):
         self.runs = QSpinBox()
         self.runs.setRange(3, 100_000)
         self.runs.setValue(20)
+        self.energy = _spin(1e6, 3, "none", 0.1)
+        self.energy.setToolTip("Energy per inference budget (mJ). Needs power telemetry: a trial whose energy is "
+                               "unknown does not meet it")
+        self.pass_knobs = QLineEdit()
+        self.pass_knobs.setPlaceholderText("prune-channels.ratio=null,0.25")
+        self.pass_knobs.setToolTip("Exact pass knob values, ';' between knobs (a space file's pass_params). null = "
+                                   "the pass is not applied in that trial. Derived variants are cached")
+        self.pass_spaces = QListWidget()
+        self.pass_spaces.setToolTip("Checked passes add their declared search space (workbench tune --pass-space)")
+        self.pass_spaces.setMaximumHeight(70)
+        self.sustained_box = QGroupBox("sustained: re-run the best trials until thermal steady state")
+        self.sustained_box.setCheckable(True)
+        self.sustained_box.setChecked(False)
+        self.sustained_box.setToolTip("Choose on latency after the device warms up. Without a thermal channel each "
+                                      "finalist runs to the cap and its second half is judged")
+        self.sustained_cap = QDoubleSpinBox()
+        self.sustained_cap.setRange(0.5, 3600.0)
+        self.sustained_cap.setDecimals(1)
+        self.sustained_cap.setValue(120.0)
+        self.slope = QDoubleSpinBox()
+        self.slope.setRange(0.01, 10.0)
+        self.slope.setDecimals(2)
+        self.slope.setSingleStep(0.1)
+        self.slope.setValue(0.5)
+        self.finalists = QSpinBox()
+        self.finalists.setRange(1, 20)
+        self.finalists.setValue(3)
+        sform = QFormLayout(self.sustained_box)
+        sform.addRow("cap per finalist (s)", self.sustained_cap)
+        sform.addRow("steady slope (°C/min)", self.slope)
+        sform.addRow("finalists", self.finalists)
         form = QFormLayout()
         form.addRow("variants", self.variant_list)
         form.addRow("resolutions", self.resolutions)
@@ -105,6 +149,9 @@ class TunerTab(QWidget):
         form.addRow("budget p90 (ms)", self.budget)
         form.addRow("peak memory (MB)", self.memory)
         form.addRow("min fidelity (cos)", self.min_fidelity)
+        form.addRow("energy (mJ)", self.energy)
+        form.addRow("pass knobs", self.pass_knobs)
+        form.addRow("pass spaces", self.pass_spaces)
         form.addRow("strategy", self.strategy)
         form.addRow("trials", self.trials)
         form.addRow("runs / trial", self.runs)
@@ -122,6 +169,7 @@ class TunerTab(QWidget):
         space_box = QGroupBox("Space and constraints")
         left = QVBoxLayout(space_box)
         left.addLayout(form)
+        left.addWidget(self.sustained_box)
         left.addLayout(buttons)
         left.addWidget(self.progress)
         left.addWidget(self.status)
@@ -140,6 +188,15 @@ class TunerTab(QWidget):
         chosen_row = QHBoxLayout()
         chosen_row.addWidget(self.chosen, 1)
         chosen_row.addWidget(self.export_button)
+        self.sustained_label = QLabel("")
+        self.sustained_label.setObjectName("sustainedVerdict")
+        self.sustained_label.setWordWrap(True)
+        self.sustained_label.setVisible(False)
+        self.finalist_table = QTableWidget()
+        self.finalist_table.verticalHeader().setVisible(False)
+        self.finalist_table.setMaximumHeight(110)
+        self.finalist_table.setVisible(False)
+        fill(self.finalist_table, FINALIST_HEADERS, [])
 
         self.pareto = pg.PlotWidget()
         self.pareto.setBackground("#1e1f22")
@@ -210,17 +267,47 @@ class TunerTab(QWidget):
         rt.setContentsMargins(0, 0, 0, 0)
         rt.addWidget(self.table, 1)
         rt.addLayout(chosen_row)
+        rt.addWidget(self.sustained_label)
+        rt.addWidget(self.finalist_table)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(right_top)
         right.addWidget(plots)
         right.setSizes([330, 470])
+        scroll = QScrollArea()  # the editor outgrows short windows; scroll it rather than squeeze the fields
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(space_box)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(space_box)
+        split.addWidget(scroll)
         split.addWidget(right)
         split.setSizes([340, 960])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(split)
+
+    def _set_passes(self, passes: list[tuple[str, str]]) -> None:
+        checked = set(self._checked_passes())
+        self.pass_spaces.clear()
+        for pass_id, knobs in passes:
+            item = QListWidgetItem(f"{pass_id}  ({knobs})")
+            item.setData(Qt.ItemDataRole.UserRole, pass_id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if pass_id in checked else Qt.CheckState.Unchecked)
+            self.pass_spaces.addItem(item)
+        self.sig_passes_listed.emit(passes)
+
+    def _checked_passes(self) -> list[str]:
+        return [self.pass_spaces.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.pass_spaces.count())
+                if self.pass_spaces.item(i).checkState() == Qt.CheckState.Checked]
+
+    def check_pass_space(self, pass_id: str, on: bool = True) -> None:
+        """Tick (or untick) a pass's declared search space; WorkbenchError when no such pass is listed."""
+        for i in range(self.pass_spaces.count()):
+            item = self.pass_spaces.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == pass_id:
+                item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+                return
+        raise WorkbenchError(f"pass {pass_id!r} declares no search space (or is not installed)")
 
     # -- inputs from the window ------------------------------------------------------------------
     def set_models(self, tree: list[VariantNode], current: Path | None) -> None:
@@ -261,7 +348,11 @@ class TunerTab(QWidget):
         return TunerForm(variants=variants, resolutions=self.resolutions.text(), threads=self.threads.text(),
                          batch=self.batch.text(), budget_p90_ms=self.budget.value() or None,
                          memory_mb=self.memory.value() or None, min_fidelity=self.min_fidelity.value() or None,
-                         strategy=self.strategy.currentText(), trials=self.trials.value(), runs=self.runs.value())
+                         strategy=self.strategy.currentText(), trials=self.trials.value(), runs=self.runs.value(),
+                         energy_mj=self.energy.value() or None, pass_knobs=self.pass_knobs.text(),
+                         pass_spaces=self._checked_passes(), sustained=self.sustained_box.isChecked(),
+                         sustained_cap_s=self.sustained_cap.value(), slope_c_per_min=self.slope.value(),
+                         finalists=self.finalists.value())
 
     # -- the study -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -280,11 +371,16 @@ class TunerTab(QWidget):
         self.space, self.serial, self.study, self.policy = space, device.serial, None, None
         self.paths = {k: Path(v) for k, v in form.variants.items()}
         self.rows = []
+        self.sustained = None
+        self.sustained_label.setVisible(False)
+        self.finalist_table.setVisible(False)
+        fill(self.finalist_table, FINALIST_HEADERS, [])
         fill(self.table, HEADERS, [])
         self.thermal_run.clear()
         self.light_run.clear()
         self._draw_pareto(None)
         store, paths, workspace_log = self.store, self.paths, Path(self.store.workspace) / "tuning.sqlite"
+        vstore_factory = self._vstore
         name = form.study_name(space, device.serial)
         self.status.setText(f"{space.size()} configurations, {form.strategy}, study {name}")
 
@@ -292,8 +388,10 @@ class TunerTab(QWidget):
             from workbench.core.tuner import TrialLog, run_study
             from workbench.core.tuner.live import BenchmarkMeasure
 
+            # the variant store opens a connection per call, so one made on this thread is safe here
+            knobs = pass_knobs_for(space, vstore_factory(), paths)  # a bad knob fails before any trial
             measure = BenchmarkMeasure(device, store, paths, space.reference, warmup=form.warmup, runs=form.runs,
-                                       cancel=cancel)
+                                       cancel=cancel, knobs=knobs)
             numbers = iter(range(10**9))
 
             def trial(config, should_stop):
@@ -309,8 +407,13 @@ class TunerTab(QWidget):
                 return m
 
             log = TrialLog(workspace_log)
-            return run_study(space, trial, strategy=form.strategy, n_trials=form.trials, seed=form.seed, log=log,
-                             study_name=name, cancel=cancel, emit=emit)
+            study = run_study(space, trial, strategy=form.strategy, n_trials=form.trials, seed=form.seed, log=log,
+                              study_name=name, cancel=cancel, emit=emit)
+            outcome = None
+            if form.sustained and not study.cancelled:
+                outcome = sustain(space, study, measure, finalists=form.finalists, cap_s=form.sustained_cap_s,
+                                  slope_c_per_min=form.slope_c_per_min, cancel=cancel, emit=emit)
+            return study, outcome
 
         self.controller.start(body)
 
@@ -322,7 +425,8 @@ class TunerTab(QWidget):
     def _set_busy(self, busy: bool) -> None:
         self.start_button.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
-        self.export_button.setEnabled(not busy and self.study is not None and self.study.best is not None)
+        self.export_button.setEnabled(not busy and self.study is not None and self.study.best is not None
+                                      and (self.sustained is None or self.sustained.judgement is not None))
         if busy:
             self.progress.setRange(0, 0)
 
@@ -343,10 +447,11 @@ class TunerTab(QWidget):
 
     def _fill_rows(self) -> None:
         fill(self.table, HEADERS, [[r.number + 1, r.label, r.p50_ms, r.p90_ms, r.memory_mb, r.fidelity, r.energy_mj,
-                                    r.verdict, r.run_id] for r in self.rows], fmt="{:.6g}")  # cosines need 6
+                                    r.verdict, r.run_id, r.note] for r in self.rows], fmt="{:.6g}")  # cosines need 6
         self.table.resizeColumnsToContents()
 
-    def _on_done(self, study) -> None:
+    def _on_done(self, result) -> None:
+        study, self.sustained = result
         self.study = study
         self.rows = rows_of(study, self.space)  # resumed trials included
         self._fill_rows()
@@ -359,15 +464,35 @@ class TunerTab(QWidget):
         self.light_run.setCurrentIndex(0)
         self._draw_pareto(pareto_points(study, self.space))
         self.chosen.setText(chosen_text(study))
+        if self.sustained is not None:
+            self._show_sustained(self.sustained)
         done = "cancelled" if study.cancelled else "done"
         self.status.setText(f"study {study.name} {done}: {len(study.trials)} trials ({study.measured} measured now)")
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self._set_busy(False)
         best = study.best
-        if best is not None and best.measurement and best.measurement.run_id is not None:
+        held = self.sustained.judgement if self.sustained is not None else None
+        if held is not None and held.run_id is not None:
+            self.show_thermal(held.run_id)  # the long run is the one whose warming matters
+        elif best is not None and best.measurement and best.measurement.run_id is not None:
             self.show_thermal(best.measurement.run_id)
         self.sig_study_done.emit(study)
+        if self.sustained is not None:
+            self.sig_sustained.emit(self.sustained)
+
+    def _show_sustained(self, outcome: SustainedOutcome) -> None:
+        rows = outcome.rows()
+        fill(self.finalist_table, FINALIST_HEADERS, [[r.label, r.short_p90_ms, r.p50_ms, r.p90_ms, r.judged_on,
+                                                      r.run_id, r.verdict] for r in rows], fmt="{:.2f}")
+        self.finalist_table.resizeColumnsToContents()
+        self.finalist_table.setVisible(bool(rows))
+        self.sustained_label.setText(outcome.verdict())
+        self.sustained_label.setVisible(True)
+        for r in rows:
+            if r.run_id is not None and self.thermal_run.findData(r.run_id) < 0:
+                self.thermal_run.addItem(f"#{r.run_id} sustained {r.label}", r.run_id)
+                self.light_run.addItem(f"#{r.run_id} sustained {r.label}", r.run_id)
 
     def _on_failed(self, failure: TaskFailure) -> None:
         self.status.setText(f"error: {failure.exc}")
@@ -505,6 +630,7 @@ class TunerTab(QWidget):
     def export_profile(self, out: Path) -> None:
         """Write the chosen trial as a tuning profile (with the derived thermal policy, if any)."""
         study, space, paths, serial, policy = self.study, self.space, self.paths, self.serial, self.policy
+        sustained = self.sustained
         device, vstore = self._device(), self._vstore
         if study is None or device is None:
             self.sig_error.emit(TaskFailure(WorkbenchError("run a study first: there is nothing to export")))
@@ -515,7 +641,7 @@ class TunerTab(QWidget):
 
             profile = profile_for(study, space, paths, vstore(), device.info().fingerprint(), serial,
                                   f"{paths.get('base', next(iter(paths.values()))).name} on {serial}",
-                                  [policy] if policy is not None else None)
+                                  [policy] if policy is not None else None, sustained=sustained)
             save_profile(profile, out)
             return out
 

@@ -1,9 +1,11 @@
-"""Tuner tab logic without Qt: the space/constraints form, the trial table, the Pareto points, thermal
-switching thresholds over a run's traces, replay, and the profile to export.
+"""Tuner tab logic without Qt: the space/constraints form (pass knobs, energy budget, sustained mode),
+the trial table, the Pareto points, the sustained verdict, thermal switching thresholds over a run's
+traces, replay, and the profile to export.
 
 The tab runs the same core pieces as `workbench tune` / `thresholds` / `replay` (run_study over a
-BenchmarkMeasure, derive_thermal_switch, replay, build_profile); this module only turns form text into
-a TuningSpace and study results into rows and points, so all of it is tested without a display.
+BenchmarkMeasure with PassKnobs, the sustained finalists, derive_thermal_switch, replay, build_profile);
+this module only turns form text into a TuningSpace and results into rows, points and sentences, so all
+of it is tested without a display.
 """
 from __future__ import annotations
 
@@ -11,17 +13,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import json
+import threading
+
 import numpy as np
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import DeviceDisconnected, RunCancelled, WorkbenchError
+from workbench.core.events import Emit, Log
 from workbench.core.tuner.measurement import TrialMeasurement, violations
 from workbench.core.tuner.space import SpaceError, TrialConfig, TuningSpace, parse_space
 from workbench.core.tuner.stored_policy import NO_THERMAL
 
 if TYPE_CHECKING:
-    from workbench.core.profiles.model import ThermalSwitch
+    from workbench.core.passes.variants import Variant
+    from workbench.core.profiles.model import SustainedJudgement, ThermalSwitch
     from workbench.core.store import RunStore
-    from workbench.core.tuner.study import StudyResult
+    from workbench.core.tuner.live import BenchmarkMeasure
+    from workbench.core.tuner.pass_knobs import PassKnobs
+    from workbench.core.tuner.study import StudyResult, TrialRecord
+    from workbench.core.tuner.sustained import Finalist
 
 STRATEGIES = ["grid", "random", "tpe", "nsga2"]
 
@@ -46,6 +56,49 @@ def parse_ints(text: str, field_name: str) -> list[int] | dict[str, int] | None:
     return values
 
 
+def _knob_value(token: str) -> Any:
+    """JSON scalars (null, 0.25, true, "x"); a bare word is a string, so `mode=fast,exact` works unquoted."""
+    try:
+        return json.loads(token)
+    except ValueError:
+        return token
+
+
+def parse_pass_knobs(text: str) -> dict[str, list[Any]]:
+    """'prune-channels.ratio=null,0.25; fp16.keep_io_types=true' -> the space's pass_params (the keys a
+    space file lists under pass_params; null = the pass is not applied in that trial)."""
+    out: dict[str, list[Any]] = {}
+    for part in text.replace("\n", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        key, eq, values = part.partition("=")
+        key = key.strip()
+        pass_id, dot, param = key.rpartition(".")
+        if not eq or not dot or not pass_id or not param:
+            raise SpaceError("pass knobs", f"{part!r}: expected <pass_id>.<param>=v1,v2 "
+                                           f"(e.g. prune-channels.ratio=null,0.25)")
+        tokens = [t.strip() for t in values.split(",") if t.strip()]
+        if not tokens:
+            raise SpaceError("pass knobs", f"{key}: needs at least one value")
+        if key in out:
+            raise SpaceError("pass knobs", f"{key} is given twice")
+        out[key] = [_knob_value(t) for t in tokens]
+    return out
+
+
+def searchable_passes() -> list[tuple[str, str]]:
+    """(pass id, its declared knobs) of installed passes that declare a search space, for `--pass-space`."""
+    from workbench.core.passes.registry import pass_statuses
+
+    out = []
+    for st in pass_statuses():
+        dims = getattr(getattr(st.obj, "search_space", None), "dims", None) if st.ok else None
+        if dims:
+            out.append((st.manifest.name, ", ".join(sorted(dims))))
+    return out
+
+
 @dataclass
 class TunerForm:
     """What the space/constraints editor holds. Budgets of 0 (or None) mean unconstrained."""
@@ -62,6 +115,13 @@ class TunerForm:
     runs: int = 20
     warmup: int = 2
     seed: int = 0
+    pass_knobs: str = ""  # exact values, "prune-channels.ratio=null,0.25; ..." (a space file's pass_params)
+    pass_spaces: list[str] = field(default_factory=list)  # pass ids whose declared search space is added
+    energy_mj: float | None = None  # per inference; needs power telemetry (unknown = not met)
+    sustained: bool = False
+    sustained_cap_s: float = 120.0
+    slope_c_per_min: float = 0.5
+    finalists: int = 3
 
     def to_space(self) -> TuningSpace:
         """The TuningSpace, or SpaceError naming the form field and the problem."""
@@ -78,9 +138,26 @@ class TunerForm:
             if value is not None:
                 raw[key] = value
         cons = {"p90_ms": self.budget_p90_ms or None, "peak_memory_mb": self.memory_mb or None,
-                "min_fidelity": self.min_fidelity}
+                "min_fidelity": self.min_fidelity, "energy_mj": self.energy_mj or None}
         raw["constraints"] = {k: v for k, v in cons.items() if v is not None}
-        return parse_space(raw, source="tuner form")
+        if self.sustained:
+            for name, value in (("sustained cap (s)", self.sustained_cap_s),
+                                ("steady slope (/min)", self.slope_c_per_min), ("finalists", self.finalists)):
+                if not value or value <= 0:
+                    raise SpaceError(name, f"{value!r}: must be above 0")
+        explicit = parse_pass_knobs(self.pass_knobs)
+        space = parse_space(raw, source="tuner form")
+        for pass_id in self.pass_spaces:
+            from workbench.core.passes.registry import get_pass
+
+            try:
+                declared = get_pass(pass_id).search_space
+            except WorkbenchError as exc:
+                raise SpaceError("pass spaces", str(exc)) from exc
+            space = space.with_pass_space(pass_id, declared)
+        if explicit:  # typed values win over a declared space's defaults for the same knob
+            space = space.model_copy(update={"pass_params": {**space.pass_params, **explicit}})
+        return space
 
     def study_name(self, space: TuningSpace, serial: str) -> str:
         """Same space + device + strategy + seed = same trial log: a restarted study resumes."""
@@ -100,6 +177,15 @@ class TrialRow:
     verdict: str  # "ok", "over: p90_ms", "failed: ..."
     feasible: bool
     run_id: int | None
+    note: str = ""  # "energy unknown: <reason>" when the device gave no usable power reading
+
+
+def energy_note(m: TrialMeasurement) -> str:
+    """Why a trial has no energy figure (what `tune` prints under a trial), or "" when it has one."""
+    if m.energy_mj is not None:
+        return ""
+    power = m.extra.get("power", {}) if isinstance(m.extra, dict) else {}
+    return f"energy unknown: {power.get('unknown') or 'no power reading'}"
 
 
 def trial_row(number: int, config: TrialConfig, m: TrialMeasurement | None, space: TuningSpace,
@@ -111,7 +197,7 @@ def trial_row(number: int, config: TrialConfig, m: TrialMeasurement | None, spac
     v = violations(m, space.constraints)
     verdict = "ok" if not v else "over: " + ", ".join(sorted(v))
     return TrialRow(number, config.label(), config.variant, m.p50_ms, m.p90_ms, m.peak_memory_mb, m.fidelity,
-                    m.energy_mj, verdict, not v, m.run_id)
+                    m.energy_mj, verdict, not v, m.run_id, energy_note(m))
 
 
 def rows_of(study: "StudyResult", space: TuningSpace) -> list[TrialRow]:
@@ -212,6 +298,127 @@ def replay_text(policy: "ThermalSwitch", trace: ThermalTrace) -> str:
             f"{res.violations}/{res.steps} steps over the budget ({res.violation_time_s:.1f} s)")
 
 
+# -- pass knobs --------------------------------------------------------------------------------------
+def parents_of(vstore: Any, paths: dict[str, Path]) -> dict[str, "Variant"]:
+    """The store's variant for each tuned file (a derived file is its own variant, not a new root)."""
+    from workbench.core.viewmodels.compare import variant_of
+
+    known = vstore.all()
+    return {name: variant_of(path, known) or vstore.register_root(Path(path)) for name, path in paths.items()}
+
+
+def pass_knobs_for(space: TuningSpace, vstore: Any, paths: dict[str, Path]) -> "PassKnobs | None":
+    """What `tune` builds for pass knobs: None without any, else PassKnobs checked against the installed
+    passes (a bad value is a SpaceError naming the knob before any trial runs)."""
+    if not space.pass_params:
+        return None
+    from workbench.core.tuner.pass_knobs import PassKnobs
+
+    knobs = PassKnobs(vstore, parents_of(vstore, paths))
+    knobs.check(space, source="pass knobs")
+    return knobs
+
+
+# -- sustained mode ----------------------------------------------------------------------------------
+JUDGED_ON = {
+    "steady_state": "judged after thermal steady state",
+    "second_half_no_thermal": "no thermal channel: ran to the cap, judged on the second half",
+    "second_half_not_settled": "never settled within the cap: judged on the second half",
+}
+
+
+@dataclass
+class FinalistRow:
+    label: str
+    short_p90_ms: float | None
+    p50_ms: float | None
+    p90_ms: float | None
+    judged_on: str  # a JUDGED_ON sentence, or "-" when the long run failed
+    run_id: int | None
+    verdict: str  # "ok", "over: ...", or the run's error
+
+
+@dataclass
+class SustainedOutcome:
+    """The sustained phase of a study: every finalist, the chosen one and its judgement (None when
+    nothing met the constraints under sustained load, or the phase was cancelled: `error` says which)."""
+
+    finals: list["Finalist"]
+    chosen: "TrialRecord | None"
+    judgement: "SustainedJudgement | None"
+    cap_s: float
+    error: str = ""
+
+    def rows(self) -> list[FinalistRow]:
+        out = []
+        for f in self.finals:
+            m, r = f.measurement, f.run
+            verdict = (f.error if f.error else "ok" if f.feasible else "over: " + ", ".join(sorted(f.violations)))
+            out.append(FinalistRow(f.trial.config.label(), f.trial.measurement.p90_ms if f.trial.measurement else None,
+                                   m.p50_ms if m else None, m.p90_ms if m else None,
+                                   JUDGED_ON[r.judged_on] if r else "-", r.run_id if r else None, verdict))
+        return out
+
+    def verdict(self) -> str:
+        """One sentence: which finalist won and which judgement was used, or why none was chosen."""
+        if self.error:
+            return f"sustained: {self.error}"
+        j = self.judgement
+        if j is None or self.chosen is None:
+            return (f"sustained: none of the {len(self.finals)} finalist(s) meets the constraints under sustained "
+                    f"load (cap {self.cap_s:g} s); relax the budget or widen the space")
+        return (f"sustained choice: {self.chosen.config.label()} - p90 {j.p90_ms:.2f} ms over {j.iterations} calls "
+                f"of run #{j.run_id} ({j.judged_on}: {JUDGED_ON[j.judged_on]}; {j.reason})")
+
+
+def _since_start(store: "RunStore", run_id: int, t_steady: float | None) -> float | None:
+    if t_steady is None:
+        return None
+    its = [it for it in store.iterations(run_id) if it.phase == "measure"]
+    return max(0.0, t_steady - its[0].t_start) if its else None
+
+
+def sustain(space: TuningSpace, study: "StudyResult", measure: "BenchmarkMeasure", *, finalists: int,
+            cap_s: float, slope_c_per_min: float, cancel: threading.Event | None = None,
+            emit: Emit | None = None) -> SustainedOutcome:
+    """`tune --sustained`: re-run the best `finalists` trials until thermal steady state (or `cap_s`) and
+    choose on that latency. Cancelling or losing the device ends the phase with `error` set; the study's
+    trials stay as measured."""
+    from workbench.core.profiles.model import SustainedJudgement
+    from workbench.core.tuner.sustained import best_finalist, finalists as pick, judge_finalists, run_sustained
+
+    emit = emit or (lambda e: None)
+    if study.best is None:
+        return SustainedOutcome([], None, None, cap_s, error="skipped: no trial met the constraints")
+    picks = pick(study, finalists)
+    window = min(20.0, cap_s / 3)  # as `tune`: three windows fit in the cap
+    done = [0]
+
+    def run_one(config):
+        done[0] += 1
+        emit(Log("info", f"sustained {done[0]}/{len(picks)}: {config.label()} for up to {cap_s:g} s"))
+        return run_sustained(measure, config, cap_s=cap_s, slope_per_min=slope_c_per_min, window_s=window,
+                             cancel=cancel)
+
+    try:
+        finals = judge_finalists(space, picks, run_one)
+    except RunCancelled:
+        return SustainedOutcome([], None, None, cap_s, error="cancelled; the short-trial choice is not exported")
+    except DeviceDisconnected as exc:
+        return SustainedOutcome([], None, None, cap_s, error=f"stopped: {exc}")
+    best = best_finalist(finals)
+    if best is None:
+        return SustainedOutcome(finals, None, None, cap_s)
+    run, m = best.run, best.measurement
+    ss = run.steady
+    judgement = SustainedJudgement(
+        judged_on=run.judged_on, reason=ss.reason, run_id=run.run_id, finalists=len(finals), cap_s=cap_s,
+        slope_c_per_min=slope_c_per_min, channel=run.channel, temperature_c=ss.temperature,
+        steady_after_s=_since_start(measure.store, run.run_id, ss.t_steady), p50_ms=m.p50_ms, p90_ms=m.p90_ms,
+        iterations=ss.iterations)
+    return SustainedOutcome(finals, best.trial, judgement, cap_s)
+
+
 # -- export ------------------------------------------------------------------------------------------
 def lineage_of(vstore: Any, variant: Any) -> list[dict[str, Any]]:
     """Root-first lineage dicts as `build_profile` takes them (same as the CLI's)."""
@@ -220,8 +427,11 @@ def lineage_of(vstore: Any, variant: Any) -> list[dict[str, Any]]:
 
 
 def profile_for(study: "StudyResult", space: TuningSpace, paths: dict[str, Path], vstore: Any, fingerprint: dict,
-                serial: str, name: str, switching: list | None = None):
-    """The tuning profile of the chosen trial (raises WorkbenchError when no trial met the constraints)."""
+                serial: str, name: str, switching: list | None = None,
+                sustained: SustainedOutcome | None = None):
+    """The tuning profile of the chosen trial - the sustained choice and its judgement when a sustained
+    phase ran - with the lineage of the variant its pass knobs derive (raises WorkbenchError when there is
+    nothing to export)."""
     from workbench.core.tuner.live import shapes_for
     from workbench.core.tuner.to_profile import build_profile
 
@@ -229,10 +439,20 @@ def profile_for(study: "StudyResult", space: TuningSpace, paths: dict[str, Path]
     if best is None:
         raise WorkbenchError(f"study {study.name}: none of {len(study.trials)} trials met the constraints; "
                              f"nothing to export")
-    from workbench.core.viewmodels.compare import variant_of
+    if sustained is not None:
+        if sustained.chosen is None or sustained.judgement is None:
+            raise WorkbenchError(f"{sustained.verdict()}: nothing to export (untick sustained and start again to "
+                                 f"export the short-trial choice; finished trials resume from the log)")
+        best = sustained.chosen
+    if best.config.pass_params:
+        from workbench.core.tuner.pass_knobs import PassKnobs
 
-    path = paths[best.config.variant]
-    variant = variant_of(path, vstore.all()) or vstore.register_root(path)  # a derived file is not a new root
+        variant = PassKnobs(vstore, parents_of(vstore, {best.config.variant: paths[best.config.variant]})
+                            ).variant(best.config)  # a cache hit: the trial derived it
+    else:
+        variant = parents_of(vstore, {best.config.variant: paths[best.config.variant]})[best.config.variant]
+    path = Path(variant.path) if best.config.pass_params else paths[best.config.variant]
     return build_profile(name, study, space, fingerprint, lineage_of(vstore, variant),
                          shapes_for(path, best.config.resolution, best.config.batch), serial=serial,
-                         variant_path=str(path), chosen=best, switching=switching)
+                         variant_path=str(path), chosen=best, switching=switching,
+                         sustained=sustained.judgement if sustained is not None else None)
