@@ -62,10 +62,11 @@ class Net:
         var = self.rng.uniform(0.5, 2.0, c).astype(np.float32)
         return self.op("BatchNormalization", [x] + [self.const(p) for p in (scale, beta, mean, var)])
 
-    def model(self, out: str, channels_in: int = 3, hw: int = 16) -> onnx.ModelProto:
+    def model(self, out: str, channels_in: int = 3, hw: int = 16, out_rank: int = 4) -> onnx.ModelProto:
+        out_dims = ["n", "c", "h", "w"][:out_rank]
         graph = helper.make_graph(self.nodes, "net",
                                   [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels_in, hw, hw])],
-                                  [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["n", "c", "h", "w"])], self.inits)
+                                  [helper.make_tensor_value_info(out, TensorProto.FLOAT, out_dims)], self.inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)], ir_version=8)
         onnx.checker.check_model(model)
         return model
@@ -229,7 +230,8 @@ def test_ratio_prune_cuts_macs_and_size_and_loads(build, tmp_path):
 
 
 def _random_net(data) -> onnx.ModelProto:
-    """Random CNN DAG: Convs, BN, Relu, MaxPool, depthwise, channel Concat (nested), Add and Mul ties.
+    """Random CNN DAG: Convs, BN, Relu, MaxPool, depthwise, channel Concat (nested), Add and Mul ties, ending
+    in a Conv or a classifier head (pooled or 16x16 map -> Flatten / Reshape(Shape[0], -1) -> Gemm / MatMul).
     Every width is a multiple of 4 and every channel c with c % 4 == 1 is an exact zero wherever it is
     computed, so any consistent prune at ratio 0.3 removes exactly those channels and changes nothing."""
     from hypothesis import strategies as st
@@ -263,10 +265,29 @@ def _random_net(data) -> onnx.ModelProto:
             u, _ = data.draw(st.sampled_from(same), label="same")
             tensors.append((n.op("Add" if op == "add" else "Mul", [t, u]), c))
     t, c = tensors[-1]
-    return n.model(n.head(t, c), channels_in=4)
+    head = data.draw(st.sampled_from(["conv", "pool_flatten_gemm", "pool_reshape_matmul", "map_flatten_gemm"]))
+    if head == "conv":
+        return n.model(n.head(t, c), channels_in=4)
+    if head == "map_flatten_gemm":  # 16x16 map: channel c owns features [256c, 256c + 256)
+        flat, features = n.op("Flatten", [t], axis=1), c * 256
+    elif head == "pool_flatten_gemm":
+        flat, features = n.op("Flatten", [n.op("GlobalAveragePool", [t])], axis=1), c
+    else:
+        pooled = n.op("GlobalMaxPool", [t])
+        batch = n.op("Shape", [pooled], start=0, end=1)
+        flat = n.op("Reshape", [pooled, n.op("Concat", [batch, n.const(np.array([-1], np.int64))], axis=0)])
+        features = c
+    w = n.rng.standard_normal((features, 5)).astype(np.float32) * 0.1
+    if head == "pool_reshape_matmul":
+        return n.model(n.op("MatMul", [flat, n.const(w)]), channels_in=4, out_rank=2)
+    trans_b = data.draw(st.booleans(), label="transB")
+    w = w.T.copy() if trans_b else w
+    return n.model(n.op("Gemm", [flat, n.const(w), n.const(np.zeros(5, np.float32))], transB=int(trans_b)),
+                   channels_in=4, out_rank=2)
 
 
 def test_random_concat_graphs_prune_exactly(tmp_path):
+    """With a Gemm/MatMul head nothing pins the last layout: every group is pruned and it must stay exact."""
     from hypothesis import HealthCheck, given, settings, strategies as st
 
     params = PruneChannelsPass.Params(ratio=0.3, round_to=1, min_channels=1)

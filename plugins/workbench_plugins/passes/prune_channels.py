@@ -8,9 +8,13 @@ its inputs' layouts channel by channel, splitting a segment where the other side
 tied segments form the *groups*: every group is pruned with one mask, and every reader of a tensor is
 rewritten at the indices its layout gives (a Conv after a Concat loses the shifted channels of each
 input). Masks are decided for all groups first and applied once, so offsets never go stale.
-Anything that reads the channel layout in a way we do not rewrite (Reshape/Flatten, Gemm, Shape feeding
-anything but a consistent Resize size, model outputs, subgraphs, shared weights, Concat on other axes)
-pins the segments it reads: those groups are left whole and named in the notes.
+A classifier head (Flatten, Squeeze, or Reshape to [N, -1] / [N, C] -> Gemm / MatMul) keeps the layout
+with each channel spread over the H*W features it flattens to (known from shape inference: 1 after a
+global pool), so the head's weight loses the columns (Gemm transB) or rows of the pruned channels'
+features. Anything that reads the channel layout in a way we do not rewrite (other Reshapes, Shape feeding
+anything but a consistent Resize size or head Reshape, model outputs, subgraphs, shared weights, Concat
+on other axes, joins of flattened feature maps) pins the segments it reads: those groups are left whole
+and named in the notes.
 """
 from __future__ import annotations
 
@@ -33,6 +37,8 @@ PASS_THROUGH = {"Relu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "LeakyRel
 PER_CHANNEL = {"BatchNormalization": (1, 2, 3, 4), "PRelu": (1,), "InstanceNormalization": (1, 2)}
 JOINS = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean"}
 RESIZES = {"Resize", "Upsample"}
+FLATTENS = {"Flatten", "Reshape", "Squeeze"}  # to [N, C*H*W]: the classifier-head entry
+HEADS = {"Gemm", "MatMul"}  # dense layers whose K axis reads a flattened layout
 
 
 @dataclass
@@ -138,6 +144,9 @@ class _Analysis:
         self.sinks: list[onnx.NodeProto] = []  # dense Convs whose input channels follow their input's layout
         self.depthwise: list[onnx.NodeProto] = []
         self.params: list[tuple[str, int, str]] = []  # (initializer, channel axis, tensor whose layout it follows)
+        self.spatial: dict[str, int] = {}  # rank-2 flattened tensors: features per channel (H*W), absent = 1
+        self.heads: list[tuple[onnx.NodeProto, str, int]] = []  # (Gemm/MatMul, weight, K axis) reading features
+        self.targets: list[tuple[str, str]] = []  # (Reshape target initializer, output): entry 1 = feature count
         self._inferred: dict[str, list[int]] | None = None
         self.shapes = _graph.ShapeValues(graph, self.rank_of)
         for node in graph.node:
@@ -190,7 +199,8 @@ class _Analysis:
         shape_op = self.shapes.step(node)
         for i, name in enumerate(node.input):
             sizes_of_traced_resize = (node.op_type == "Resize" and i == 3 and node.input[0] in self.layout)
-            if name and not shape_op and not sizes_of_traced_resize:
+            target_of_traced_reshape = (node.op_type == "Reshape" and i == 1 and node.input[0] in self.layout)
+            if name and not shape_op and not sizes_of_traced_resize and not target_of_traced_reshape:
                 self._escape(name, f"the channel count of {{t}} is read by {node.op_type} {node.name}")
         traced = [i for i, name in enumerate(node.input) if name in self.layout]
         kind = self.conv_kind(node)
@@ -199,6 +209,13 @@ class _Analysis:
             self._pin(node, traced, f"channels reach {op} {node.name} (domain {node.domain})")
         elif not traced or op == "Shape":
             pass  # Shape only reads sizes: ShapeValues follows what it reads into
+        elif op in HEADS and traced == [0]:
+            self._head(node)
+        elif any(self.spatial.get(node.input[i], 1) > 1 for i in traced) and op not in PASS_THROUGH:
+            # a flattened feature map is [N, C*H*W]: channel-wise joins, Concats and parameters no longer line up
+            self._pin(node, traced, f"a flattened feature map reaches {op} {node.name}")
+        elif op in FLATTENS and traced == [0]:
+            self._flatten(node)
         elif kind == "dense" and traced == [0]:
             self.sinks.append(node)
         elif kind == "depthwise" and traced == [0]:
@@ -237,6 +254,8 @@ class _Analysis:
             self.segs.fix(self.layout[src], f"{node.op_type} {node.name} output {extra[0]} is used")
         self.layout[node.output[0]] = self.layout[src]
         self.rank[node.output[0]] = self.rank[src]
+        if src in self.spatial:
+            self.spatial[node.output[0]] = self.spatial[src]
 
     def _through(self, node: onnx.NodeProto) -> None:
         lay, n = self.layout[node.input[0]], self.segs.length(self.layout[node.input[0]])
@@ -301,6 +320,106 @@ class _Analysis:
             return
         self._pass_on(node)
 
+    def _flatten(self, node: onnx.NodeProto) -> None:
+        """Flatten(axis 1), Squeeze of the spatial axes, or Reshape to [N, -1] / [N, C]: [N, C, H, W] becomes
+        [N, C*H*W] with channel c at features [c*H*W, (c+1)*H*W). H*W comes from shape inference (1 after a
+        global pool); an unknown spatial size, or any other reshape, pins the input."""
+        x, rank = node.input[0], self.rank[node.input[0]]
+        label = f"{node.op_type} {node.name}"
+        n_ch = self.segs.length(self.layout[x])
+        shape = self.inferred(x)
+        per_channel = self.spatial.get(x, 1)
+        problem = None
+        if shape is None or len(shape) != rank or any(d <= 0 for d in shape[2:]):
+            problem = f"{label} flattens a feature map whose spatial size shape inference cannot tell"
+        elif shape[1] > 0 and shape[1] != n_ch * per_channel:
+            problem = f"{label} reads {shape[1]} features where {n_ch * per_channel} were traced"
+        else:
+            per_channel *= int(np.prod(shape[2:], dtype=np.int64))
+            if node.op_type == "Flatten":
+                axis = int(_graph.get_attr(node, "axis", 1))
+                if (axis + rank if axis < 0 else axis) != 1:
+                    problem = f"{label} flattens at axis {axis} (only axis 1 keeps channels whole per row)"
+            elif node.op_type == "Squeeze":
+                problem = self._squeeze_problem(node, shape, label)
+            else:
+                problem = self._reshape_problem(node, per_channel, label)
+        if problem:
+            self.segs.fix(self.layout[x], problem)
+            if node.op_type == "Reshape":  # its target's channel entries were exempt only for a followed Reshape
+                self._escape(node.input[1], problem)
+            return
+        out = node.output[0]
+        self.layout[out], self.rank[out] = self.layout[x], 2
+        if per_channel > 1:
+            self.spatial[out] = per_channel
+
+    def _squeeze_problem(self, node: onnx.NodeProto, shape: list[int], label: str) -> str | None:
+        """Squeeze is a flatten only when it drops exactly the (size-1) spatial axes of [N, C, 1, 1]."""
+        rank = len(shape)
+        axes = _graph.get_attr(node, "axes", None)
+        if axes is None and len(node.input) > 1 and node.input[1]:
+            axes = self.shapes.values.get(node.input[1])
+        if axes is None or not all(isinstance(a, int) for a in axes):
+            return f"{label} squeezes axes we cannot tell (the batch axis may go too)"
+        if sorted(a + rank if a < 0 else a for a in axes) != list(range(2, rank)):
+            return f"{label} squeezes axes {list(axes)}, not exactly the spatial axes"
+        return None
+
+    def _reshape_problem(self, node: onnx.NodeProto, per_channel: int, label: str) -> str | None:
+        """A head Reshape's target must be [batch, -1], [batch or -1, Shape(x)[1]] (when H*W = 1) or
+        [batch or -1, C*H*W] in an initializer of its own (rewritten to the pruned feature count)."""
+        x, target = node.input[0], node.input[1]
+        vals = self.shapes.values.get(target)
+        if vals is None:
+            return f"{label} takes its target shape from values we cannot follow"
+        if len(vals) != 2:
+            return f"{label} reshapes to rank {len(vals)} (only [N, -1] / [N, C] heads are followed)"
+        a, b = vals
+        shape = self.inferred(x) or [0]
+        batch = (a == (x, 0) or (isinstance(a, tuple) and a[1] == 0 and self.layout.get(a[0]) is self.layout[x])
+                 or (a == 0 and not _graph.get_attr(node, "allowzero", 0))
+                 or (isinstance(a, int) and a > 0 and a == shape[0]))
+        if not batch and a != -1:
+            return f"{label} reshapes to [{a}, ...] whose first entry is not the batch size"
+        if b == -1:
+            return None if batch else f"{label} reshapes to [-1, -1]"
+        if isinstance(b, tuple):
+            e = b[0]
+            if b[1] != 1 or e not in self.layout or per_channel != 1 or self.spatial.get(e, 1) != 1:
+                return f"{label} takes its feature count from a size of {e} that does not follow its channels"
+            if not self.segs.unify(self.layout[e], self.layout[x]):
+                self.segs.fix(self.layout[e], f"{label} changes the channel count")
+                return f"{label} changes the channel count"
+            return None
+        if b != self.segs.length(self.layout[x]) * per_channel:
+            return f"{label} reshapes to [{a}, {b}], not [N, C*H*W]"
+        if target not in self.inits or self.counts.get(target, 0) != 1:
+            return f"{label} takes its feature count {b} from a computed or shared shape we cannot rewrite"
+        self.targets.append((target, node.output[0]))
+        return None
+
+    def _head(self, node: onnx.NodeProto) -> None:
+        """Gemm (no transA) or MatMul reading a traced [N, C*H*W] tensor with a constant 2-D weight: its K axis
+        (Gemm columns with transB, else rows) follows the features, so pruned features lose their K slices."""
+        x, w = node.input[0], node.input[1]
+        label = f"{node.op_type} {node.name}"
+        features = self.segs.length(self.layout[x]) * self.spatial.get(x, 1)
+        axis = int(_graph.get_attr(node, "transB", 0)) if node.op_type == "Gemm" else 0
+        problem = None
+        if self.rank[x] != 2:
+            problem = f"channels reach {label} as a rank-{self.rank[x]} tensor (flatten to [N, C] first)"
+        elif node.op_type == "Gemm" and _graph.get_attr(node, "transA", 0):
+            problem = f"{label} reads its input transposed (transA)"
+        elif w not in self.inits or len(self.inits[w].dims) != 2:
+            problem = f"{label} weight {w} is not a constant 2-D matrix"
+        elif self.inits[w].dims[axis] != features:
+            problem = f"{label} weight {w} has {self.inits[w].dims[axis]} inputs where {features} were traced"
+        if problem:
+            self.segs.fix(self.layout[x], problem)
+            return
+        self.heads.append((node, w, axis))
+
     def _join(self, node: onnx.NodeProto) -> None:
         """Element-wise join: all traced inputs lose the same channels; per-channel constants are sliced."""
         traced = [n for n in node.input if n in self.layout]
@@ -364,6 +483,8 @@ class _Analysis:
             uses += [(n, node.name, self.layout[node.input[0]]) for n in node.input[1:3] if n]
         for name, _, tensor in self.params:
             uses.append((name, f"param:{tensor}", self.layout[tensor]))
+        for node, name, _ in self.heads:
+            uses.append((name, node.name, self.layout[node.input[0]]))
         readers: dict[str, set[str]] = {}
         for name, who, _ in uses:
             readers.setdefault(name, set()).add(who)
@@ -398,6 +519,11 @@ class _Analysis:
             off += n
         return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
+    def features(self, tensor: str, keep: dict[int, np.ndarray]) -> np.ndarray:
+        """Kept feature indices of a flattened tensor: channel c owns features [c*S, (c+1)*S), S = H*W."""
+        idx, per = self.indices(tensor, keep), self.spatial.get(tensor, 1)
+        return (idx[:, None] * per + np.arange(per)).reshape(-1)
+
 
 class PruneChannelsPass(Pass):
     """Structured pruning by L1 norm: fewer channels, fewer MACs, a smaller file - no sparse kernels needed."""
@@ -405,7 +531,8 @@ class PruneChannelsPass(Pass):
     id = "prune-channels"
     title = "Channel pruning (structured)"
     description = ("Remove the lowest-L1 output channels of Conv layers, following them through BN, activations, "
-                   "Resize, depthwise convs, channel Concat, residual Add and squeeze-excite Mul. "
+                   "Resize, depthwise convs, channel Concat, residual Add, squeeze-excite Mul and into a "
+                   "Flatten/Reshape -> Gemm/MatMul classifier head. "
                    "Fine-tune afterwards for accuracy.")
 
     class Params(PassParams):
@@ -508,3 +635,9 @@ class PruneChannelsPass(Pass):
             take(node.input[1], 1, an.indices(node.input[0], keep))
         for name, axis, tensor in an.params:
             take(name, axis, an.indices(tensor, keep))
+        for node, name, axis in an.heads:
+            take(name, axis, an.features(node.input[0], keep))
+        for name, tensor in an.targets:
+            target = numpy_helper.to_array(inits[name]).copy()
+            target[1] = len(an.features(tensor, keep))
+            _graph.set_initializer(graph, name, target)
