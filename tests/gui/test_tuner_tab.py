@@ -98,7 +98,7 @@ def test_pass_knobs_and_sustained_mode_on_the_local_device(qtbot, window, demo_m
     assert f"({j.judged_on}: " in t.sustained_label.text()
     if j.channel is None:  # no thermal zones: ran to the cap, judged on the second half, and the tab says so
         assert j.judged_on == "second_half_no_thermal"
-        assert "no thermal channel: ran to the cap, judged on the second half" in t.sustained_label.text()
+        assert "(second_half_no_thermal: no thermal channel" in t.sustained_label.text()
         assert t.finalist_table.item(0, 4).text() == "no thermal channel: ran to the cap, judged on the second half"
     sustained_runs = [x for x in w.store.list_runs() if x["label"].startswith("sustained ")]
     assert len(sustained_runs) == 2 and j.run_id in {x["id"] for x in sustained_runs}

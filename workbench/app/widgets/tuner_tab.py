@@ -120,11 +120,12 @@ class TunerTab(QWidget):
         self.pass_spaces = QListWidget()
         self.pass_spaces.setToolTip("Checked passes add their declared search space (workbench tune --pass-space)")
         self.pass_spaces.setMaximumHeight(70)
-        self.sustained_box = QGroupBox("sustained: re-run the best trials until thermal steady state")
+        self.sustained_box = QGroupBox("sustained finalists")
         self.sustained_box.setCheckable(True)
         self.sustained_box.setChecked(False)
-        self.sustained_box.setToolTip("Choose on latency after the device warms up. Without a thermal channel each "
-                                      "finalist runs to the cap and its second half is judged")
+        self.sustained_box.setToolTip("Re-run the best trials until thermal steady state (or the cap) and choose on "
+                                      "that latency. Without a thermal channel each finalist runs to the cap and its "
+                                      "second half is judged")
         self.sustained_cap = QDoubleSpinBox()
         self.sustained_cap.setRange(0.5, 3600.0)
         self.sustained_cap.setDecimals(1)
@@ -277,6 +278,8 @@ class TunerTab(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(space_box)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(space_box.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(scroll)
         split.addWidget(right)

@@ -368,7 +368,7 @@ class SustainedOutcome:
             return (f"sustained: none of the {len(self.finals)} finalist(s) meets the constraints under sustained "
                     f"load (cap {self.cap_s:g} s); relax the budget or widen the space")
         return (f"sustained choice: {self.chosen.config.label()} - p90 {j.p90_ms:.2f} ms over {j.iterations} calls "
-                f"of run #{j.run_id} ({j.judged_on}: {JUDGED_ON[j.judged_on]}; {j.reason})")
+                f"of run #{j.run_id} ({j.judged_on}: {j.reason})")
 
 
 def _since_start(store: "RunStore", run_id: int, t_steady: float | None) -> float | None:
