@@ -134,6 +134,12 @@ def pinned_head(kind: str) -> onnx.ModelProto:
     if kind == "flatten_axis2":
         flat = n.op("Flatten", [x], axis=2)  # [N*C, H*W]
         return classifier(n, n.op("ReduceSum", [dense(n, flat, 16), n.const(np.array([0], np.int64))], keepdims=1))
+    if kind == "reshape_by_other":  # [1, Shape(C)[1], -1] of a flattened map: pruning C would change that shape
+        c = n.conv("x", 3, 16, (0, 5, 9, 14), name="C")
+        target = n.op("Concat", [n.const(np.array([1], np.int64)), n.op("Shape", [c], start=1, end=2),
+                                 n.const(np.array([-1], np.int64))], axis=0)
+        flat = n.op("ReduceMean", [n.op("Reshape", [n.op("Flatten", [x], axis=1), target])], axes=[1], keepdims=0)
+        return classifier(n, dense(n, flat, 24))
     if kind == "add_after_flatten":  # channel-wise joins do not line up with C*H*W features
         flat = n.op("Flatten", [x], axis=1)
         flat = n.op("Add", [flat, n.const(np.ones((1, feats), np.float32))])
@@ -147,6 +153,7 @@ def pinned_head(kind: str) -> onnx.ModelProto:
     ("computed_const", "computed or shared shape we cannot rewrite"),
     ("flatten_axis2", "flattens at axis 2"),
     ("add_after_flatten", "a flattened feature map reaches Add"),
+    ("reshape_by_other", "C: a flattened feature map reaches Reshape"),
 ])
 def test_heads_we_cannot_rewrite_leave_the_groups_and_say_why(kind, why, tmp_path):
     model = pinned_head(kind)

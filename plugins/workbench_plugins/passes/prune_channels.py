@@ -197,9 +197,11 @@ class _Analysis:
     # -- the walk --
     def _step(self, node: onnx.NodeProto) -> None:
         shape_op = self.shapes.step(node)
+        # Resize sizes / Reshape targets of a traced input are checked by _resize / _flatten instead
+        followed = node.domain in ("", "ai.onnx") and node.input and node.input[0] in self.layout
         for i, name in enumerate(node.input):
-            sizes_of_traced_resize = (node.op_type == "Resize" and i == 3 and node.input[0] in self.layout)
-            target_of_traced_reshape = (node.op_type == "Reshape" and i == 1 and node.input[0] in self.layout)
+            sizes_of_traced_resize = followed and node.op_type == "Resize" and i == 3
+            target_of_traced_reshape = followed and node.op_type == "Reshape" and i == 1
             if name and not shape_op and not sizes_of_traced_resize and not target_of_traced_reshape:
                 self._escape(name, f"the channel count of {{t}} is read by {node.op_type} {node.name}")
         traced = [i for i, name in enumerate(node.input) if name in self.layout]
@@ -213,7 +215,10 @@ class _Analysis:
             self._head(node)
         elif any(self.spatial.get(node.input[i], 1) > 1 for i in traced) and op not in PASS_THROUGH:
             # a flattened feature map is [N, C*H*W]: channel-wise joins, Concats and parameters no longer line up
-            self._pin(node, traced, f"a flattened feature map reaches {op} {node.name}")
+            reason = f"a flattened feature map reaches {op} {node.name}"
+            self._pin(node, traced, reason)
+            for name in node.input[1:]:  # a Reshape target read no channel count only if it was followed
+                self._escape(name, reason)
         elif op in FLATTENS and traced == [0]:
             self._flatten(node)
         elif kind == "dense" and traced == [0]:
