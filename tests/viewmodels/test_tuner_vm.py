@@ -199,3 +199,26 @@ def test_sustained_is_skipped_without_a_feasible_trial_and_export_says_why(tmp_p
     with pytest.raises(WorkbenchError, match="sustained: skipped: .*: nothing to export \\(untick sustained"):
         profile_for(ok, ok_space, {n: model for n in ok_space.variants}, VariantStore(tmp_path), {}, "local", "x",
                     sustained=out)
+
+
+def test_export_of_a_pass_knob_trial_carries_the_derived_variant_and_its_lineage(tmp_path) -> None:
+    from workbench.core.tuner.measurement import TrialMeasurement
+    from workbench.core.tuner.space import TrialConfig
+    from workbench.core.tuner.study import StudyResult, TrialRecord
+
+    model = demo_model_path("mobilenet_se")
+    space = TunerForm(variants={"base": str(model)}, resolutions="64",
+                      pass_knobs="prune-channels.ratio=0.25").to_space()
+    config = TrialConfig(resolution=64, pass_params=(("prune-channels.ratio", 0.25),))
+    study = StudyResult("s", "grid", [TrialRecord(0, config, TrialMeasurement(p50_ms=1.0, p90_ms=2.0, fidelity=0.9,
+                                                                              run_id=7), {}, 1.0)])
+    vstore = VariantStore(tmp_path)
+    from workbench.core.devices.local import LocalDevice
+
+    fingerprint = LocalDevice().info().fingerprint()
+    profile = profile_for(study, space, {"base": model}, vstore, fingerprint, "local", "pruned on local")
+    steps = profile.model.variant.lineage
+    assert [s.pass_id for s in steps] == [None, "prune-channels"] and steps[1].params["ratio"] == 0.25
+    derived, hit = vstore.derive(vstore.register_root(model), "prune-channels", {"ratio": 0.25})
+    assert hit and profile.model.variant.path == str(derived.path) and profile.model.variant.sha256 == derived.sha256
+    assert profile.runtime.shapes and all(v[-2:] == [64, 64] for v in profile.runtime.shapes.values())
