@@ -127,13 +127,14 @@ def test_prune_channels_reduces_macs_and_size(name, params, ctx):
     assert outputs(result.model, 64)[0].shape == outputs(model, 64)[0].shape
 
 
-def test_prune_channels_prunes_through_concat_and_names_what_it_leaves(ctx):
+def test_prune_channels_prunes_through_concat_and_the_classifier_head(ctx):
     """toy_cnn: the residual group and the Resize branch meet in a channel Concat (pruned at shifted
-    indices); the group reaching Flatten -> Gemm is left and named."""
+    indices); the group reaching Flatten -> Gemm is pruned too (the Gemm loses the matching columns)."""
     result = PruneChannelsPass().apply(load("toy_cnn"), PruneChannelsPass.Params(round_to=1), ctx)
     assert any(n.startswith("pruned Conv_3+Conv_54:") for n in result.notes), result.notes
     assert any(n.startswith("pruned Conv_66:") for n in result.notes), result.notes
-    assert [n for n in result.notes if n.startswith("left ") and "Flatten" in n]
+    assert any(n.startswith("pruned Conv_77:") for n in result.notes), result.notes
+    assert not [n for n in result.notes if n.startswith("left ") and "Flatten" in n]
 
 
 def test_prune_channels_refuses_transformer(ctx):
