@@ -409,15 +409,13 @@ def _cascade_command(group: click.Group) -> None:
 def _sustained(space, result, measure, serial: str, top_k: int, cap_s: float, slope: float,
                cancel: threading.Event):
     """Re-run the finalists under sustained load; returns (chosen trial, SustainedJudgement)."""
-    from workbench.core.profiles.model import SustainedJudgement
-    from workbench.core.tuner.sustained import best_finalist, finalists, judge_finalists, run_sustained
+    from workbench.core.tuner.sustained import sustain_finalists
 
-    picks = finalists(result, top_k)
-    window = min(20.0, cap_s / 3)
-    console.print(f"sustained: re-running {len(picks)} finalist(s) for up to {cap_s:g} s each until the temperature "
-                  f"slope is under {slope:g}/min ({window:g} s window)")
-    finals = judge_finalists(space, picks, lambda c: run_sustained(measure, c, cap_s=cap_s, slope_per_min=slope,
-                                                                   window_s=window, cancel=cancel))
+    console.print(f"sustained: re-running up to {top_k} finalist(s) for up to {cap_s:g} s each until the temperature "
+                  f"slope is under {slope:g}/min")
+    finals, best, judgement = sustain_finalists(
+        space, result, measure, top_k=top_k, cap_s=cap_s, slope_c_per_min=slope, cancel=cancel,
+        on_start=lambda i, n, config: console.print(f"  finalist {i}/{n}: {config.label()}"))
     t = Table(title="sustained finalists", title_justify="left")
     for col in ("config", "short p90", "sustained p50", "sustained p90", "judged on", "run", "verdict"):
         t.add_column(col, justify="left" if col in ("config", "judged on", "verdict") else "right")
@@ -434,27 +432,13 @@ def _sustained(space, result, measure, serial: str, top_k: int, cap_s: float, sl
             console.print(f"[yellow]{serial} has no thermal channel[/]: steady state cannot be detected, so each "
                           f"finalist ran to the {cap_s:g} s cap and was judged on the second half of its run")
             break
-    best = best_finalist(finals)
     if best is None:
         raise WorkbenchError(f"none of the {len(finals)} finalist(s) meets the constraints under sustained load "
                              f"(cap {cap_s:g} s); relax the budget or widen the space")
-    run, m = best.run, best.measurement
-    ss = run.steady
-    judgement = SustainedJudgement(
-        judged_on=run.judged_on, reason=ss.reason, run_id=run.run_id, finalists=len(finals), cap_s=cap_s,
-        slope_c_per_min=slope, channel=run.channel, temperature_c=ss.temperature,
-        steady_after_s=_since_start(measure, run.run_id, ss.t_steady), p50_ms=m.p50_ms, p90_ms=m.p90_ms,
-        iterations=ss.iterations)
+    run, m, ss = best.run, best.measurement, best.run.steady
     console.print(f"sustained choice: [bold]{best.trial.config.label()}[/] p90 {m.p90_ms:.2f} ms "
                   f"({run.judged_on.replace('_', ' ')}: {ss.reason})", soft_wrap=True)
     return best.trial, judgement
-
-
-def _since_start(measure, run_id: int, t_steady: float | None) -> float | None:
-    if t_steady is None:
-        return None
-    its = [it for it in measure.store.iterations(run_id) if it.phase == "measure"]
-    return max(0.0, t_steady - its[0].t_start) if its else None
 
 
 def _print_trials(result, top: int = 8) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from workbench.core.benchmark import run_benchmark
 from workbench.core.stopping import RunStop
@@ -23,6 +23,9 @@ from workbench.core.tuner.space import TrialConfig, TuningSpace
 from workbench.core.tuner.steady import SteadyState, SteadyWatch, steady_state, thermal_key
 from workbench.core.tuner.study import StudyResult, TrialRecord
 from workbench.core.types import RunStatus
+
+if TYPE_CHECKING:
+    from workbench.core.profiles.model import SustainedJudgement
 
 JUDGEMENTS = ("steady_state", "second_half_no_thermal", "second_half_not_settled")
 
@@ -132,3 +135,45 @@ def best_finalist(finals: list[Finalist]) -> Finalist | None:
         if f.feasible and (best is None or f.score > best.score):
             best = f
     return best
+
+
+def sustain_finalists(space: TuningSpace, result: StudyResult, measure: BenchmarkMeasure, *, top_k: int,
+                      cap_s: float, slope_c_per_min: float, cancel: threading.Event | None = None,
+                      on_start: Callable[[int, int, TrialConfig], None] | None = None,
+                      ) -> tuple[list[Finalist], Finalist | None, "SustainedJudgement | None"]:
+    """`tune --sustained` for the CLI and the Tuner tab alike: re-run the top-k trials until thermal steady
+    state (or `cap_s`; three slope windows fit in the cap), pick the best on sustained latency, and describe
+    that judgement for the profile. Returns (finalists, best or None, judgement or None)."""
+    from workbench.core.profiles.model import SustainedJudgement
+
+    picks = finalists(result, top_k)
+    window = min(20.0, cap_s / 3)
+    started = [0]
+
+    def run_one(config: TrialConfig) -> SustainedRun:
+        started[0] += 1
+        if on_start:
+            on_start(started[0], len(picks), config)
+        return run_sustained(measure, config, cap_s=cap_s, slope_per_min=slope_c_per_min, window_s=window,
+                             cancel=cancel)
+
+    finals = judge_finalists(space, picks, run_one)
+    best = best_finalist(finals)
+    if best is None:
+        return finals, None, None
+    run, m = best.run, best.measurement
+    ss = run.steady
+    judgement = SustainedJudgement(
+        judged_on=run.judged_on, reason=ss.reason, run_id=run.run_id, finalists=len(finals), cap_s=cap_s,
+        slope_c_per_min=slope_c_per_min, channel=run.channel, temperature_c=ss.temperature,
+        steady_after_s=_since_start(measure.store, run.run_id, ss.t_steady), p50_ms=m.p50_ms, p90_ms=m.p90_ms,
+        iterations=ss.iterations)
+    return finals, best, judgement
+
+
+def _since_start(store, run_id: int, t_steady: float | None) -> float | None:
+    """Seconds from the first measured iteration to thermal steady state (None if never steady)."""
+    if t_steady is None:
+        return None
+    its = [it for it in store.iterations(run_id) if it.phase == "measure"]
+    return max(0.0, t_steady - its[0].t_start) if its else None

@@ -371,51 +371,28 @@ class SustainedOutcome:
                 f"of run #{j.run_id} ({j.judged_on}: {j.reason})")
 
 
-def _since_start(store: "RunStore", run_id: int, t_steady: float | None) -> float | None:
-    if t_steady is None:
-        return None
-    its = [it for it in store.iterations(run_id) if it.phase == "measure"]
-    return max(0.0, t_steady - its[0].t_start) if its else None
-
-
 def sustain(space: TuningSpace, study: "StudyResult", measure: "BenchmarkMeasure", *, finalists: int,
             cap_s: float, slope_c_per_min: float, cancel: threading.Event | None = None,
             emit: Emit | None = None) -> SustainedOutcome:
     """`tune --sustained`: re-run the best `finalists` trials until thermal steady state (or `cap_s`) and
     choose on that latency. Cancelling or losing the device ends the phase with `error` set; the study's
     trials stay as measured."""
-    from workbench.core.profiles.model import SustainedJudgement
-    from workbench.core.tuner.sustained import best_finalist, finalists as pick, judge_finalists, run_sustained
+    from workbench.core.tuner.sustained import sustain_finalists
 
     emit = emit or (lambda e: None)
     if study.best is None:
         return SustainedOutcome([], None, None, cap_s, error="skipped: no trial met the constraints")
-    picks = pick(study, finalists)
-    window = min(20.0, cap_s / 3)  # as `tune`: three windows fit in the cap
-    done = [0]
-
-    def run_one(config):
-        done[0] += 1
-        emit(Log("info", f"sustained {done[0]}/{len(picks)}: {config.label()} for up to {cap_s:g} s"))
-        return run_sustained(measure, config, cap_s=cap_s, slope_per_min=slope_c_per_min, window_s=window,
-                             cancel=cancel)
-
     try:
-        finals = judge_finalists(space, picks, run_one)
+        finals, best, judgement = sustain_finalists(
+            space, study, measure, top_k=finalists, cap_s=cap_s, slope_c_per_min=slope_c_per_min, cancel=cancel,
+            on_start=lambda i, n, config: emit(Log("info", f"sustained {i}/{n}: {config.label()} "
+                                                           f"for up to {cap_s:g} s")))
     except RunCancelled:
         return SustainedOutcome([], None, None, cap_s, error="cancelled; the short-trial choice is not exported")
     except DeviceDisconnected as exc:
         return SustainedOutcome([], None, None, cap_s, error=f"stopped: {exc}")
-    best = best_finalist(finals)
     if best is None:
         return SustainedOutcome(finals, None, None, cap_s)
-    run, m = best.run, best.measurement
-    ss = run.steady
-    judgement = SustainedJudgement(
-        judged_on=run.judged_on, reason=ss.reason, run_id=run.run_id, finalists=len(finals), cap_s=cap_s,
-        slope_c_per_min=slope_c_per_min, channel=run.channel, temperature_c=ss.temperature,
-        steady_after_s=_since_start(measure.store, run.run_id, ss.t_steady), p50_ms=m.p50_ms, p90_ms=m.p90_ms,
-        iterations=ss.iterations)
     return SustainedOutcome(finals, best.trial, judgement, cap_s)
 
 
