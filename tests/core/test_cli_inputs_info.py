@@ -40,12 +40,21 @@ def test_bad_knobs_are_one_line_errors(tmp_path: Path) -> None:
         assert "Traceback" not in out.stderr
 
 
-def test_wrong_rank_shape_fails_the_run_with_the_reason(tmp_path: Path) -> None:
-    out = wb(tmp_path / "ws", "profile", str(MODELS / "mobilenet_se.onnx"), "--runs", "1", "--shape", "image=1x3x64",
-             "--json")
-    assert out.returncode == 1
-    doc = json.loads(out.stdout)
-    assert doc["status"] == "failed" and "rank 4" in doc["error"]
+def test_input_mistakes_are_caught_before_the_run(tmp_path: Path) -> None:
+    model = str(MODELS / "mobilenet_se.onnx")
+    np.save(tmp_path / "f64.npy", np.zeros((1, 3, 64, 64)))
+    (tmp_path / "text.npy").write_text("not an array")
+    cases = [
+        (["--shape", "image=1x3x64"], "rank 4"),
+        (["--shape", "imag=1x3x64x64"], "no input named 'imag' (inputs: image)"),
+        (["--input", f"image={tmp_path / 'f64.npy'}"], "holds float64, the model wants float32"),
+        (["--input", f"image={tmp_path / 'text.npy'}"], "not a numeric .npy array"),
+    ]
+    for extra, fragment in cases:
+        out = wb(tmp_path / "ws", "profile", model, "--runs", "1", *extra)
+        assert out.returncode == 2 and fragment in out.stderr, (extra, out.stderr)
+        assert len(out.stderr.strip().splitlines()) == 1
+    assert json.loads(wb(tmp_path / "ws", "runs", "--json").stdout) == []
 
 
 def test_devices_and_info_local(tmp_path: Path) -> None:

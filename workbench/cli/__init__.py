@@ -37,5 +37,30 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Accept `--workspace DIR` and `--debug` anywhere on the line (users write them after the command,
+    e.g. `workbench profile m.onnx --workspace ws`); click only takes group options before it."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        if arg == "--debug":
+            front.append(arg)
+        elif arg == "--workspace" and i + 1 < len(argv):
+            front.extend(argv[i:i + 2])
+            i += 1
+        elif arg.startswith("--workspace="):
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 def main() -> None:
+    sys.argv[1:] = hoist_global_options(sys.argv[1:])
     sys.exit(run_cli_guarded(cli))

@@ -24,6 +24,7 @@ from workbench.core.events import (
     RunStarted,
     SampleEvent,
 )
+from workbench.core.runner.check_inputs import check_job_inputs
 from workbench.core.runner.ort_profile import first_run_ts_us, parse_profile
 from workbench.core.stats import latency_stats, percentile
 from workbench.core.stopping import RunStop
@@ -71,6 +72,8 @@ def run_benchmark(device: Device, job: BenchmarkJob, store: RunStore, emit: Emit
     (with its type and message) and then re-raised, so a bug is visible instead of a run stuck `running`.
     """
     cancel = cancel or threading.Event()
+    if job.shapes or job.inputs:
+        check_job_inputs(job)  # a typo is a one-line error, not a failed run in the history
     emit = _isolated(emit)
     run_id = store.create_run(device.serial, str(job.model_path), job)
     rec = _RunRecorder(store, run_id, emit, job)
