@@ -64,6 +64,30 @@ def test_verify_passes_then_fails_an_impossible_expectation(tuned, tmp_path):
     assert r.exit_code == 1 and "FAIL p90" in r.output
 
 
+def test_verify_refuses_a_profile_made_on_another_device(tuned, tmp_path):
+    """A CI gate must not pass a phone's profile because this machine happens to be fast enough."""
+    ws, out, _ = tuned
+    doc = json.loads(out.read_text())
+    doc["device"]["fingerprint"].update(soc="Qualcomm SM8550", os="Android 14", cores=8)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(doc))
+    from workbench.core.errors import WorkbenchError
+
+    with pytest.raises(WorkbenchError, match=r"made for another device \(cores, os, soc differ\)"):
+        invoke("--workspace", str(ws), "verify", str(other), "--runs", "3")
+    r = invoke("--workspace", str(ws), "verify", str(other), "--runs", "3", "--tolerance", "100",
+               "--allow-other-device")
+    assert r.exit_code == 0 and "PASS" in r.output
+
+
+def test_profile_import_of_a_binary_file_is_one_line(tmp_path):
+    from workbench.core.profiles import load_profile
+    from workbench.core.profiles.io import ProfileError
+
+    with pytest.raises(ProfileError, match="not a text file"):
+        load_profile(MODEL)
+
+
 def test_tune_with_unmeetable_budget_is_a_one_line_error(tmp_path):
     from workbench.cli.common import run_cli_guarded
     import sys

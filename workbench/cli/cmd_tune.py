@@ -175,7 +175,11 @@ def register(group: click.Group) -> None:
             console.print(f"pass knobs: {knobs.derived} variant(s) derived, {knobs.cache_hits} cache hit(s)")
         best = result.best
         if best is None:
-            raise WorkbenchError(f"study {study}: none of {len(result.trials)} trials met the constraints; "
+            failed = [t for t in result.trials if t.error]
+            for t in failed[:5]:  # why trials failed is what the user needs to fix the space
+                err_console.print(f"  trial {t.number + 1} {t.config.label()}: {t.error}", soft_wrap=True)
+            why = (f"{len(failed)} failed (reasons above)" if failed else "all were measured over budget")
+            raise WorkbenchError(f"study {study}: none of {len(result.trials)} trials met the constraints ({why}); "
                                  f"relax the budget or widen the space")
         judgement = None
         if sustained:
@@ -237,9 +241,11 @@ def register(group: click.Group) -> None:
     @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
                   help="The variant file, if not at the profile's path or in the workspace.")
     @click.option("--runs", type=int, default=30, show_default=True)
+    @click.option("--allow-other-device", is_flag=True,
+                  help="Re-measure even when the device's fingerprint differs from the profile's.")
     @click.pass_obj
     def verify(obj: CliContext, profile_file: Path, serial: str, tolerance: float, model_path: Path | None,
-               runs: int) -> None:
+               runs: int, allow_other_device: bool) -> None:
         """Re-measure PROFILE on a device; exit 1 when p90 or fidelity no longer hold (a CI gate)."""
         from workbench.core.devices.registry import get_device
         from workbench.core.profiles import load_profile
@@ -254,6 +260,9 @@ def register(group: click.Group) -> None:
         fp = device.info().fingerprint()
         if fp != p.device.fingerprint:
             diff = sorted(k for k in set(fp) | set(p.device.fingerprint) if fp.get(k) != p.device.fingerprint.get(k))
+            if not allow_other_device:  # a CI gate must not pass a phone's profile on another machine
+                raise WorkbenchError(f"{profile_file}: made for another device ({', '.join(diff)} differ); "
+                                     f"pass --allow-other-device to re-measure anyway")
             err_console.print(f"[yellow]warning:[/] device differs from the profile's in {', '.join(diff)}")
         variants = {"chosen": variant, **({"reference": ref} if ref else {})}
         measure = BenchmarkMeasure(device, RunStore(obj.workspace_dir()), variants,

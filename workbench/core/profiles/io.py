@@ -67,10 +67,12 @@ def load_profile(path: str | Path) -> TuningProfile:
         text = p.read_text()
     except OSError as exc:
         raise ProfileError(p, "$", f"cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError:
+        raise ProfileError(p, "$", "not a text file (a tuning profile is JSON)") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ProfileError(p, "$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        raise ProfileError(p, "$", f"not valid JSON: {exc.msg}, line {exc.lineno} column {exc.colno}") from exc
     return validate_document(doc, p)
 
 
