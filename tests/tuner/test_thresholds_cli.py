@@ -50,3 +50,16 @@ def test_thresholds_without_thermal_channel_is_one_line(tmp_path: Path) -> None:
     out = wb(tmp_path / "ws", "thresholds", str(run_id), "--budget-p90-ms", "5")
     assert out.returncode == 2 and "no thermal channel" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_unknown_run_ids_say_so(tmp_path: Path) -> None:
+    RunStore(tmp_path / "ws")
+    out = wb(tmp_path / "ws", "thresholds", "999", "--budget-p90-ms", "5")
+    assert out.returncode == 2 and "no run 999" in out.stderr
+
+
+def test_cascade_of_models_with_different_inputs_is_one_line(tmp_path: Path) -> None:
+    models = Path(__file__).resolve().parents[2] / "resources" / "models"
+    out = wb(tmp_path / "ws", "cascade", str(models / "text_encoder.onnx"), str(models / "mobilenet_se.onnx"))
+    assert out.returncode == 2 and "a cascade needs two models of the same task" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -526,7 +526,13 @@ def _load_trace(obj: CliContext, trace: str, channel: str | None) -> tuple[np.nd
         from workbench.core.store import RunStore
         from workbench.core.tuner.steady import thermal_key
 
-        t, series = RunStore(obj.workspace_dir()).samples(int(trace[4:]))
+        store = RunStore(obj.workspace_dir())
+        try:
+            run_id = int(trace[4:])
+        except ValueError:
+            raise WorkbenchError(f"{trace}: expected run:ID with a number, e.g. run:12") from None
+        store.run_row(run_id)  # "no run N" rather than "no thermal channel"
+        t, series = store.samples(run_id)
         key = channel if channel in series else thermal_key(series)
         if key is None:
             raise WorkbenchError(f"{trace}: the run has no thermal channel")

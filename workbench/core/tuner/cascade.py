@@ -88,6 +88,10 @@ def run_pair(light_path: Path, heavy_path: Path, feeds: list[dict[str, np.ndarra
     results = []
     for path in (light_path, heavy_path):
         sess = _session(Path(path), threads)
+        missing = sorted({i.name for i in sess.get_inputs()} - set(feeds[0]) if feeds else [])
+        if missing:  # a cascade runs both models on the same input
+            raise ModelError(path, f"takes inputs {', '.join(missing)} that the other model does not "
+                                   f"(given: {', '.join(sorted(feeds[0]))}); a cascade needs two models of the same task")
         names = [o.name for o in sess.get_outputs()]
         name = output or names[0]
         if name not in names:

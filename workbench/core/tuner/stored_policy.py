@@ -17,6 +17,7 @@ NO_THERMAL = "this device reports no thermal channel: thermal thresholds cannot 
 
 
 def _trace(store: RunStore, run_id: int, key: str | None) -> tuple[str, np.ndarray, np.ndarray]:
+    store.run_row(run_id)  # "no run N" rather than "no thermal channel" for a mistyped id
     t, series = store.samples(run_id)
     key = key or thermal_key(series)
     if key is None or key not in series:
