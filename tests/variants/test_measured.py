@@ -35,7 +35,8 @@ def test_profile_a_variant_by_id_prefix_and_see_its_latency_per_variant(store, c
 
     by_id = profile(ws, v.id[:8])
     assert by_id["model"] == str(v.path.resolve())
-    assert RunStore(ws).run_row(by_id["run_id"])["label"] == v.id  # the run carries the variant id
+    # the run is labelled with the root model, the pass and the variant id (the file is named by its hash)
+    assert RunStore(ws).run_row(by_id["run_id"])["label"] == f"cnn.onnx [sample-scale {v.id[:10]}]"
     by_sha = profile(ws, str(cnn))  # the user's own file: same bytes as the root, elsewhere on disk
 
     doc = json.loads(invoke("--workspace", str(ws), "variants", "--json"))

@@ -97,6 +97,17 @@ def _check_model(model: Path) -> None:
     load_model(model)
 
 
+def _variant_label(obj: CliContext, variant_id: str) -> str:
+    """`mobilenet_se.onnx [int8-static a26db7a569]`: a variant's file is named by its hash, so runs of it
+    carry the root model's name, the pass and the variant id (which `profile`/`variants` accept)."""
+    from workbench.core.passes.variants import VariantStore
+
+    store = VariantStore(obj.workspace_dir())
+    v = store.get(variant_id)
+    root = store.lineage(v)[0]
+    return f"{root.name or root.id[:10]} [{v.pass_id or 'root'} {v.id[:10]}]"
+
+
 def register(group: click.Group) -> None:
     @group.command("profile")
     @click.argument("model", type=click.Path(path_type=Path))
@@ -110,7 +121,7 @@ def register(group: click.Group) -> None:
         from workbench.core.passes.variants import resolve_model_arg
 
         arg = resolve_model_arg(obj.workspace_dir(), model)
-        model, label = arg.path, label or arg.variant_id or ""  # a variant's runs carry its id as label
+        model, label = arg.path, label or (_variant_label(obj, arg.variant_id) if arg.variant_id else "")
         job = build_job(model, label=label, **knobs)
         result = execute(obj, model, device, job, quiet=as_json)
         if as_json:
