@@ -9,8 +9,14 @@ if ! "$PY" -c 'import ensurepip' 2>/dev/null; then  # Debian splits venv support
   else echo "tools/start.sh: python3 cannot create a venv; install it with: sudo apt-get install python3-venv" >&2; exit 1; fi
 fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e .
+# Install once, then again only when pyproject.toml changes: later starts need no network.
+stamp=.venv/.workbench-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e . 2>&1 | grep -v -e "BuildBackendWarning" -e "^ *!!" -e "^ *\*\*\*" || true
+  echo "$want" > "$stamp"
+fi
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && .venv/bin/workbench gui --help >/dev/null 2>&1; then
   exec .venv/bin/workbench gui --demo "$@"
 fi
