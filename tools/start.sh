@@ -14,7 +14,9 @@ stamp=.venv/.workbench-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e . 2>&1 | grep -v -e "BuildBackendWarning" -e "^ *!!" -e "^ *\*\*\*" || true
+  log=$(mktemp)
+  if ! .venv/bin/python -m pip install -q -e . >"$log" 2>&1; then cat "$log" >&2; rm -f "$log"; exit 1; fi
+  rm -f "$log"
   echo "$want" > "$stamp"
 fi
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && .venv/bin/workbench gui --help >/dev/null 2>&1; then
