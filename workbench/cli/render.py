@@ -111,7 +111,7 @@ def _short(v: Any) -> str:
     if isinstance(v, dict):
         if not v:
             return "-"
-        return "; ".join(f"{k}: {_short(x)}" for k, x in v.items())
+        return "; ".join(f"{k}: {_short(x)}" for k, x in v.items() if x is not None) or "-"
     if isinstance(v, (list, tuple)):
         return ", ".join(_short(x) for x in v) if v else "-"
     if isinstance(v, float):
