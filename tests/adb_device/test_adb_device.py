@@ -118,8 +118,8 @@ def test_missing_python_is_one_clear_error(phone, demo_cnn: Path) -> None:
             dev.run(_job(demo_cnn), remote, lambda it: None, lambda pid: None, threading.Event())
 
 
-def test_cancel_closes_the_stream_and_kills_the_runner(phone, demo_cnn: Path) -> None:
-    _peer, dev = phone
+def _cancel_at_first_measured_iteration(dev, demo_cnn: Path) -> int:
+    """Start a long run, cancel it as soon as it measures, wait until the runner is gone; its pid."""
     cancel = threading.Event()
     pids: list[int] = []
 
@@ -131,6 +131,12 @@ def test_cancel_closes_the_stream_and_kills_the_runner(phone, demo_cnn: Path) ->
         dev.run(_job(demo_cnn, runs=100000), dev.prepare(demo_cnn), on_iter, pids.append, cancel)
     assert len(pids) == 1
     wait_gone(pids[0])
+    return pids[0]
+
+
+def test_cancel_closes_the_stream_and_kills_the_runner(phone, demo_cnn: Path) -> None:
+    _peer, dev = phone
+    _cancel_at_first_measured_iteration(dev, demo_cnn)
     assert dev.link().shell("echo ok").stdout == "ok\n"
 
 
@@ -140,18 +146,8 @@ def test_cancel_kills_a_runner_that_ignores_sighup(phone, demo_cnn: Path) -> Non
     peer, dev = phone
     wrapper = peer.sandbox.bin / "python3"
     wrapper.write_text(wrapper.read_text().replace("exec ", "trap '' HUP\nexec ", 1))  # SIG_IGN survives exec
-    cancel = threading.Event()
-    pids: list[int] = []
-
-    def on_iter(it: IterationEvent) -> None:
-        if it.phase == "measure":
-            cancel.set()
-
-    with pytest.raises(RunCancelled):
-        dev.run(_job(demo_cnn, runs=100000), dev.prepare(demo_cnn), on_iter, pids.append, cancel)
-    assert len(pids) == 1
-    wait_gone(pids[0])
-    runner = [s for s in peer.sessions if s.proc is not None and s.proc.pid == pids[0]]
+    pid = _cancel_at_first_measured_iteration(dev, demo_cnn)
+    runner = [s for s in peer.sessions if s.proc is not None and s.proc.pid == pid]
     assert len(runner) == 1 and runner[0].hung_up
     assert runner[0].proc.wait(timeout=10) == -signal.SIGKILL  # not SIGHUP, not a broken pipe
 
