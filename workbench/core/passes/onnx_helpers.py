@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from onnx import GraphProto, ModelProto, TensorProto, helper, numpy_helper
 
-from workbench.core.errors import ModelError, WorkbenchError
+from workbench.core.errors import WorkbenchError
 
 FLOAT_TYPES = {TensorProto.FLOAT, TensorProto.DOUBLE}
 LOW_PRECISION_TYPES = {
@@ -24,14 +24,11 @@ LOW_PRECISION_TYPES = {
 
 
 def load_model(path: str | Path, load_external_data: bool = True) -> ModelProto:
-    """Load an ONNX file or raise ModelError naming the file and the problem (never a protobuf trace)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ModelError(p, "no such file")
-    try:
-        return onnx.load(str(p), load_external_data=load_external_data)
-    except Exception as exc:  # noqa: BLE001 - protobuf/onnx raise many types for corrupt files
-        raise ModelError(p, f"not a readable ONNX model ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'empty'})") from exc
+    """Load an ONNX file or raise ModelError naming the file and the problem: the same checks and words
+    as `workbench inspect` (one loader for the CLI, the GUI, passes and plugins)."""
+    from workbench.core.models.load import load_model as checked_load  # lazy: that module imports this one
+
+    return checked_load(path, load_external_data=load_external_data)
 
 
 def model_bytes(model: ModelProto) -> bytes:
