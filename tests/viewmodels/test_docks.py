@@ -39,6 +39,9 @@ def test_check_model_path_errors_name_file_and_problem(tmp_path) -> None:
         check_model_path(tmp_path / "e.onnx")
     with pytest.raises(ModelError, match="is a folder"):
         check_model_path(tmp_path)
+    (tmp_path / "notes.onnx").write_text("these are my notes, not a model\n")
+    with pytest.raises(ModelError, match=r"notes\.onnx: not an ONNX model \(looks like text\)"):
+        check_model_path(tmp_path / "notes.onnx")  # the same words as `workbench inspect`, before it is listed
 
 
 def test_recent_files_dedupe_and_cap(tmp_path) -> None:

@@ -23,6 +23,12 @@ _MODEL_FIELDS = ModelProto.DESCRIPTOR.fields_by_number
 _LENGTH_DELIMITED = 2
 
 
+def sniff_foreign(head: bytes) -> str | None:
+    """From the first few KB only: a one-line problem if this is clearly not ONNX (text, JSON, HTML, an LFS
+    pointer, a zip/pickle/TFLite/ELF file), else None. Cheap enough for a GUI's open dialog."""
+    return _describe_foreign(head)
+
+
 def describe_unparsable(data: bytes) -> str:
     """One-line problem for bytes that protobuf could not parse as a ModelProto."""
     return _describe_foreign(data) or _describe_wire(data)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.core.errors import ModelError
+from workbench.core.models.diagnose import sniff_foreign
 
 MAX_RECENT = 10
 
@@ -36,11 +37,14 @@ def check_model_path(path: str | Path) -> Path:
         raise ModelError(p, f"not an ONNX model (extension {p.suffix or 'none'}, expected .onnx)")
     try:
         with p.open("rb") as f:
-            head = f.read(1)
+            head = f.read(4096)
     except OSError as exc:
         raise ModelError(p, f"cannot read ({exc.strerror})") from exc
     if not head:
         raise ModelError(p, "file is empty")
+    foreign = sniff_foreign(head)  # same words as `workbench inspect`; the full load runs on a worker
+    if foreign:
+        raise ModelError(p, foreign)
     return p.resolve()
 
 
