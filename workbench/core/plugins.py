@@ -141,6 +141,18 @@ class PluginRegistry:
         self._status[key] = status
         return status
 
+    def require(self, group: str, name: str, kind: str, error: type[Exception]) -> Any:
+        """The loaded plugin `name` of `group`, or `error` saying which exist (unknown) or why it is broken;
+        `kind` is the word users know ("pass", "evaluator")."""
+        manifest = self.find(group, name)
+        if manifest is None:
+            known = ", ".join(m.name for m in self.manifests(group)) or "none installed"
+            raise error(f"unknown {kind} '{name}' (known: {known})")
+        status = self.load(manifest)
+        if not status.ok:
+            raise error(f"{kind} '{name}' from {manifest.origin} is broken: {status.error}")
+        return status.obj
+
     def load_all(self, group: str | None = None) -> list[PluginStatus]:
         return [self.load(m) for m in self.manifests(group)]
 

@@ -31,15 +31,7 @@ def pass_statuses(registry: PluginRegistry | None = None) -> list[PluginStatus]:
 
 def get_pass(pass_id: str, registry: PluginRegistry | None = None) -> type[Pass]:
     """The pass class registered as `pass_id`; UnknownPass with the known ids or the load error."""
-    reg = registry or default_registry()
-    manifest = reg.find("passes", pass_id)
-    if manifest is None:
-        known = ", ".join(m.name for m in reg.manifests("passes")) or "none installed"
-        raise UnknownPass(f"unknown pass '{pass_id}' (known: {known})")
-    status = reg.load(manifest)
-    if not status.ok:
-        raise UnknownPass(f"pass '{pass_id}' from {manifest.origin} is broken: {status.error}")
-    return status.obj
+    return (registry or default_registry()).require("passes", pass_id, "pass", UnknownPass)
 
 
 def _one_line(pass_id: str, exc: ValidationError, known: list[str]) -> str:

@@ -333,15 +333,8 @@ class VariantStore:
     def evaluate(self, v: Variant, evaluator: str, dataset_dir: Path, ctx: fid.EvalContext | None = None,
                  registry: PluginRegistry | None = None) -> dict[str, Any]:
         """Task accuracy from an evaluator plugin, stored in the variant's fidelity under 'task'."""
-        reg = registry or default_registry()
-        m = reg.find("evaluators", evaluator)
-        if m is None:
-            known = ", ".join(x.name for x in reg.manifests("evaluators")) or "none installed"
-            raise WorkbenchError(f"unknown evaluator '{evaluator}' (known: {known})")
-        st = reg.load(m)
-        if not st.ok:
-            raise WorkbenchError(f"evaluator '{evaluator}' is broken: {st.error}")
-        metrics = st.obj().evaluate(v.path, Path(dataset_dir), ctx or fid.EvalContext())
+        evaluator_cls = (registry or default_registry()).require("evaluators", evaluator, "evaluator", WorkbenchError)
+        metrics = evaluator_cls().evaluate(v.path, Path(dataset_dir), ctx or fid.EvalContext())
         v.fidelity = dict(v.fidelity, task={"evaluator": evaluator, "dataset": str(dataset_dir), "metrics": metrics})
         self._insert(v, json.dumps(v.params, sort_keys=True, separators=(",", ":")))
         return metrics
