@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from workbench.core.adb.android_text import FileValue, is_uint, parse_path_dump, to_int
+from workbench.core.adb.android_text import FileValue, files_in_dirs, is_uint, parse_path_dump, to_int
 from workbench.core.telemetry.thermal_scale import thermal_celsius  # one rule for local and adb
 
 _POLICY_DIR = re.compile(r"/(policy\d+)$|/(cpu\d+)/cpufreq$")
@@ -55,11 +55,7 @@ def parse_cpufreq_dump(text: str) -> Cpufreq:
     files, problems = parse_path_dump(text)
     out = Cpufreq(problems=problems)
     by_dir: dict[str, CpufreqPolicy] = {}
-    for path, fv in files.items():
-        directory, _, fname = path.rpartition("/")
-        m = _POLICY_DIR.search(directory)
-        if not m:
-            continue
+    for m, directory, fname, fv in files_in_dirs(files, _POLICY_DIR):
         pol = by_dir.setdefault(directory, CpufreqPolicy(name=m.group(1) or m.group(2)))
         _apply_cpufreq_file(pol, fname, fv)
     out.policies = sorted(by_dir.values(), key=lambda p: (p.cpus[:1] or [1 << 30], p.name))
@@ -120,11 +116,7 @@ def parse_thermal_dump(text: str) -> ThermalZones:
     files, problems = parse_path_dump(text)
     out = ThermalZones(problems=problems)
     zones: dict[int, ThermalZone] = {}
-    for path, fv in files.items():
-        directory, _, fname = path.rpartition("/")
-        m = _ZONE_DIR.search(directory)
-        if not m:
-            continue
+    for m, _directory, fname, fv in files_in_dirs(files, _ZONE_DIR):
         idx = int(m.group(1))
         zone = zones.setdefault(idx, ThermalZone(index=idx, type=None, temp_c=None))
         if fname == "type":

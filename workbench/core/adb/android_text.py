@@ -132,3 +132,13 @@ def clip(s: str, n: int = 60) -> str:
 def is_uint(s: str) -> bool:
     """ASCII digits only: `str.isdigit` accepts '²' and other digits that `int()` rejects."""
     return s.isascii() and s.isdigit()
+
+
+def files_in_dirs(files: dict[str, FileValue], dir_pattern: re.Pattern[str]):
+    """(directory match, directory, file name, value) for each dumped file whose directory matches: the
+    common walk of per-object sysfs dumps (cpufreq policies, thermal zones)."""
+    for path, fv in files.items():
+        directory, _, fname = path.rpartition("/")
+        m = dir_pattern.search(directory)
+        if m:
+            yield m, directory, fname, fv
