@@ -40,7 +40,6 @@ def run_gui(workspace: str | Path | None = None, model: str | Path | None = None
         window.open_model(model)
     if demo:
         window.run_panel.seconds.setValue(demo_seconds)
-        window.run_panel.runs.setValue(100_000)
         window.run_panel.layers.setChecked(True)
         window.run_panel.device.setCurrentText("local")
         window.devices_panel.sig_devices_changed.connect(_start_once(window))

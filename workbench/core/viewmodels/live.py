@@ -257,7 +257,7 @@ class LiveRunModel:
         if not np.isfinite(lo):
             return None
         if specs and all(s.unit == "%" for s in specs):  # loads: always the full 0-100 scale
-            return 0.0, max(100.0, hi)
+            return 0.0, max(105.0, hi * 1.05)  # headroom: a core at 100% must not sit on the frame
         pad = (hi - lo) * 0.05 or max(abs(hi) * 0.05, 1.0)
         return lo - pad, hi + pad
 
