@@ -28,7 +28,7 @@ def test_run_fills_live_layers_history(qtbot, window, demo_model) -> None:
     qtbot.waitUntil(lambda: w.chart.set_data_calls > 0 and len(w.live.latency["measure"]) == 15, timeout=5000)
     assert {"cpu_load", "memory_runner", "memory_system"} <= set(w.chart.group_names())
     _, (y0, y1) = w.chart.plot_item("cpu_load").viewRange()
-    assert (y0, y1) == (0.0, 100.0)  # loads keep the full scale
+    assert y0 == 0.0 and 105.0 <= y1 <= 110.0  # loads keep the full scale, with headroom above 100%
     assert "thermal" not in w.chart.group_names()  # this VM has no thermal zones: no chart, not zeros
     assert w.layers_tab.table.rowCount() == len(result.layers) > 0
     assert w.layers_tab.ops.rowCount() > 0
